@@ -1,0 +1,464 @@
+//! The config as written (TOML with positions), and its checks.
+//!
+//! Deserialising keeps each value's byte span (`toml::Spanned`), so a value
+//! that parses but is wrong (a bad id, a relative URL, a broken schedule)
+//! is still reported at its line and column.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use super::error::{ConfigError, ConfigIssue};
+use super::model::{is_slug, Config, DaemonConfig, Party, PartyId, Source, SourceId, SourceKind};
+
+const DEFAULT_SCHEDULE: &str = "0 */30 * * * *";
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+const DEFAULT_TITLE: &str = "Plenum: news of the communist and workers' parties";
+const DEFAULT_MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMain {
+    #[serde(default)]
+    include: Vec<Spanned<String>>,
+    daemon: Option<RawDaemon>,
+    #[serde(default)]
+    party: Vec<RawParty>,
+}
+
+/// An included file holds parties only.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPartyFile {
+    #[serde(default)]
+    party: Vec<RawParty>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDaemon {
+    data_dir: Option<Spanned<String>>,
+    output_dir: Option<Spanned<String>>,
+    listen: Option<Spanned<String>>,
+    base_url: Option<Spanned<String>>,
+    schedule: Option<Spanned<String>>,
+    feed_size: Option<Spanned<i64>>,
+    title: Option<Spanned<String>>,
+    contact: Option<Spanned<String>>,
+    max_body_bytes: Option<Spanned<i64>>,
+    timeout_secs: Option<Spanned<i64>>,
+    connect_timeout_secs: Option<Spanned<i64>>,
+    concurrency: Option<Spanned<i64>>,
+    jitter_secs: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParty {
+    id: Spanned<String>,
+    name: Spanned<String>,
+    abbreviation: Spanned<String>,
+    country: Spanned<String>,
+    languages: Spanned<Vec<Spanned<String>>>,
+    homepage: Spanned<String>,
+    #[serde(default)]
+    source: Vec<RawSource>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    id: Option<Spanned<String>>,
+    kind: Spanned<String>,
+    url: Spanned<String>,
+    schedule: Option<Spanned<String>>,
+    enabled: Option<bool>,
+}
+
+/// One parsed file and its text, for locating spans.
+struct FileText {
+    path: PathBuf,
+    text: String,
+}
+
+impl FileText {
+    fn issue<T>(&self, spanned: &Spanned<T>, key: impl Into<String>, message: impl Into<String>) -> ConfigIssue {
+        ConfigIssue::at(&self.path, &self.text, spanned.span().start, key, message)
+    }
+}
+
+pub(super) fn load(path: &Path) -> Result<Config, ConfigError> {
+    let mut issues = Vec::new();
+    let main = read(path).map_err(|issue| ConfigError { issues: vec![issue] })?;
+    let raw: RawMain = parse(&main).map_err(|issue| ConfigError { issues: vec![issue] })?;
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+
+    let daemon = check_daemon(&main, raw.daemon.unwrap_or_default(), &base_dir, &mut issues);
+
+    // Parties from the main file first, then from each include in order.
+    let mut files: Vec<(FileText, Vec<RawParty>)> = vec![];
+    let mut included = Vec::new();
+    for inc in &raw.include {
+        let inc_path = base_dir.join(inc.get_ref());
+        match read(&inc_path) {
+            Ok(file) => match parse::<RawPartyFile>(&file) {
+                Ok(parsed) => included.push((file, parsed.party)),
+                Err(issue) => issues.push(issue),
+            },
+            Err(_) => issues.push(main.issue(inc, "include", format!("cannot read included file {}", inc_path.display()))),
+        }
+    }
+    files.push((main, raw.party));
+    files.extend(included);
+
+    let mut parties = Vec::new();
+    let mut seen_ids: HashMap<String, String> = HashMap::new();
+    let mut index = 0;
+    for (file, raw_parties) in &files {
+        for raw_party in raw_parties {
+            let key = format!("party[{index}]");
+            index += 1;
+            if let Some(party) = check_party(file, raw_party, &key, &mut issues) {
+                let here = file.issue(&raw_party.id, "", "").to_string();
+                let here = here.trim_end_matches(": ").to_string();
+                if let Some(first) = seen_ids.get(party.id.as_str()) {
+                    issues.push(file.issue(&raw_party.id, format!("{key}.id"), format!("duplicate party id `{}` (first defined at {first})", party.id)));
+                } else {
+                    seen_ids.insert(party.id.to_string(), here);
+                    parties.push(party);
+                }
+            }
+        }
+    }
+
+    if issues.is_empty() {
+        if let Some(daemon) = daemon {
+            return Ok(Config { path: path.to_path_buf(), daemon, parties });
+        }
+    }
+    Err(ConfigError { issues })
+}
+
+fn read(path: &Path) -> Result<FileText, ConfigIssue> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(FileText { path: path.to_path_buf(), text }),
+        Err(e) => Err(ConfigIssue::file(path, format!("cannot read the config file: {e}"))),
+    }
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(file: &FileText) -> Result<T, ConfigIssue> {
+    toml::from_str(&file.text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        let key = key_at(&file.text, offset);
+        ConfigIssue::at(&file.path, &file.text, offset, key, e.message().trim().to_string())
+    })
+}
+
+/// The key written on the line of `offset` (`key = value`), or the table header.
+fn key_at(text: &str, offset: usize) -> String {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let line = text[start..end].trim();
+    if let Some((key, _)) = line.split_once('=') {
+        key.trim().to_string()
+    } else {
+        line.trim_matches(|c| c == '[' || c == ']').trim().to_string()
+    }
+}
+
+fn check_daemon(file: &FileText, raw: RawDaemon, base_dir: &Path, issues: &mut Vec<ConfigIssue>) -> Option<DaemonConfig> {
+    let n = issues.len();
+    let dir = |value: &Option<Spanned<String>>, default: &str| base_dir.join(value.as_ref().map_or(default, |v| v.get_ref().as_str()));
+    let data_dir = dir(&raw.data_dir, "data");
+    let output_dir = dir(&raw.output_dir, "public");
+
+    let listen_text = raw.listen.as_ref().map_or(DEFAULT_LISTEN, |v| v.get_ref().as_str());
+    let listen = match listen_text.parse::<SocketAddr>() {
+        Ok(addr) => Some(addr),
+        Err(_) => {
+            if let Some(v) = &raw.listen {
+                issues.push(file.issue(v, "daemon.listen", format!("`{listen_text}` is not an address and port such as \"127.0.0.1:8080\" or \"[::]:8080\"")));
+            }
+            None
+        }
+    };
+
+    let base_url = match &raw.base_url {
+        Some(v) => match http_url(v.get_ref()) {
+            Ok(mut url) => {
+                if !url.path().ends_with('/') {
+                    url.set_path(&format!("{}/", url.path()));
+                }
+                Some(url)
+            }
+            Err(why) => {
+                issues.push(file.issue(v, "daemon.base_url", why));
+                None
+            }
+        },
+        None => listen.and_then(|addr| Url::parse(&format!("http://{addr}/")).ok()),
+    };
+
+    let schedule = match &raw.schedule {
+        Some(v) => {
+            if let Err(why) = crate::schedule::check_cron(v.get_ref()) {
+                issues.push(file.issue(v, "daemon.schedule", why));
+            }
+            v.get_ref().clone()
+        }
+        None => DEFAULT_SCHEDULE.to_string(),
+    };
+
+    let mut number = |value: &Option<Spanned<i64>>, key: &str, default: i64, min: i64, max: i64| -> i64 {
+        match value {
+            Some(v) if (min..=max).contains(v.get_ref()) => *v.get_ref(),
+            Some(v) => {
+                issues.push(file.issue(v, format!("daemon.{key}"), format!("must be between {min} and {max}, not {}", v.get_ref())));
+                default
+            }
+            None => default,
+        }
+    };
+    let feed_size = number(&raw.feed_size, "feed_size", 100, 1, 10_000) as usize;
+    let max_body_bytes = number(&raw.max_body_bytes, "max_body_bytes", DEFAULT_MAX_BODY_BYTES as i64, 1024, 1 << 30) as u64;
+    let timeout = Duration::from_secs(number(&raw.timeout_secs, "timeout_secs", 60, 1, 3600) as u64);
+    let connect_timeout = Duration::from_secs(number(&raw.connect_timeout_secs, "connect_timeout_secs", 10, 1, 600) as u64);
+    let concurrency = number(&raw.concurrency, "concurrency", 8, 1, 256) as usize;
+    let jitter = Duration::from_secs(number(&raw.jitter_secs, "jitter_secs", 30, 0, 3600) as u64);
+
+    let title = raw.title.map_or_else(|| DEFAULT_TITLE.to_string(), |t| t.into_inner());
+    let contact = raw.contact.map(|c| c.into_inner());
+
+    if issues.len() > n {
+        return None;
+    }
+    Some(DaemonConfig {
+        data_dir,
+        output_dir,
+        listen: listen?,
+        base_url: base_url?,
+        schedule,
+        feed_size,
+        title,
+        contact,
+        max_body_bytes,
+        timeout,
+        connect_timeout,
+        concurrency,
+        jitter,
+    })
+}
+
+fn check_party(file: &FileText, raw: &RawParty, key: &str, issues: &mut Vec<ConfigIssue>) -> Option<Party> {
+    let n = issues.len();
+    let id = PartyId::parse(raw.id.get_ref()).map_err(|why| issues.push(file.issue(&raw.id, format!("{key}.id"), why))).ok();
+    let nonempty = |v: &Spanned<String>, field: &str, issues: &mut Vec<ConfigIssue>| {
+        if v.get_ref().trim().is_empty() {
+            issues.push(file.issue(v, format!("{key}.{field}"), "must not be empty"));
+        }
+    };
+    nonempty(&raw.name, "name", issues);
+    nonempty(&raw.abbreviation, "abbreviation", issues);
+
+    let country = raw.country.get_ref();
+    if !(country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase())) {
+        issues.push(file.issue(&raw.country, format!("{key}.country"), format!("`{country}` is not an ISO 3166-1 alpha-2 code such as \"PT\" (two capital letters)")));
+    }
+    for lang in raw.languages.get_ref() {
+        if !is_language_tag(lang.get_ref()) {
+            issues.push(file.issue(lang, format!("{key}.languages"), format!("`{}` is not a language tag such as \"pt\" or \"pt-BR\"", lang.get_ref())));
+        }
+    }
+    let homepage = http_url(raw.homepage.get_ref()).map_err(|why| issues.push(file.issue(&raw.homepage, format!("{key}.homepage"), why))).ok();
+
+    let mut sources = Vec::new();
+    if let Some(party_id) = &id {
+        let mut names: HashMap<String, ()> = HashMap::new();
+        for (i, raw_source) in raw.source.iter().enumerate() {
+            let key = format!("{key}.source[{i}]");
+            if let Some(source) = check_source(file, raw_source, party_id, &key, issues) {
+                if names.insert(source.id.to_string(), ()).is_some() {
+                    let at = raw_source.id.as_ref().unwrap_or(&raw_source.url);
+                    issues.push(file.issue(at, key, format!("two sources of party `{party_id}` have the id `{}` (the same URL twice?)", source.id)));
+                } else {
+                    sources.push(source);
+                }
+            }
+        }
+    }
+
+    if issues.len() > n {
+        return None;
+    }
+    Some(Party {
+        id: id?,
+        name: raw.name.get_ref().trim().to_string(),
+        abbreviation: raw.abbreviation.get_ref().trim().to_string(),
+        country: country.clone(),
+        languages: raw.languages.get_ref().iter().map(|l| l.get_ref().clone()).collect(),
+        homepage: homepage?,
+        sources,
+    })
+}
+
+fn check_source(file: &FileText, raw: &RawSource, party: &PartyId, key: &str, issues: &mut Vec<ConfigIssue>) -> Option<Source> {
+    let n = issues.len();
+    let kind = match raw.kind.get_ref().as_str() {
+        "feed" => Some(SourceKind::Feed),
+        "html" => {
+            issues.push(file.issue(
+                &raw.kind,
+                format!("{key}.kind"),
+                "html sources (websites read with CSS selectors) are not supported by this version of Plenum; remove this source or comment it out",
+            ));
+            None
+        }
+        other => {
+            issues.push(file.issue(&raw.kind, format!("{key}.kind"), format!("unknown source kind `{other}`; expected \"feed\"")));
+            None
+        }
+    };
+    let url = http_url(raw.url.get_ref()).map_err(|why| issues.push(file.issue(&raw.url, format!("{key}.url"), why))).ok();
+    if let Some(schedule) = &raw.schedule {
+        if let Err(why) = crate::schedule::check_cron(schedule.get_ref()) {
+            issues.push(file.issue(schedule, format!("{key}.schedule"), why));
+        }
+    }
+    if let Some(id) = &raw.id {
+        if !is_slug(id.get_ref()) {
+            issues.push(file.issue(id, format!("{key}.id"), format!("`{}` is not a valid id: use lowercase letters a-z, digits and '-'", id.get_ref())));
+        }
+    }
+    if issues.len() > n {
+        return None;
+    }
+    let url = url?;
+    let id = match &raw.id {
+        Some(name) => SourceId::new(party, name.get_ref()),
+        None => SourceId::from_url(party, &url),
+    };
+    Some(Source {
+        id,
+        party: party.clone(),
+        kind: kind?,
+        url,
+        schedule: raw.schedule.as_ref().map(|s| s.get_ref().clone()),
+        enabled: raw.enabled.unwrap_or(true),
+    })
+}
+
+fn http_url(text: &str) -> Result<Url, String> {
+    match Url::parse(text.trim()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+        Ok(url) => Err(format!("`{text}` must be an http or https URL, not {}:", url.scheme())),
+        Err(e) => Err(format!("`{text}` is not an absolute URL ({e}); write it in full, such as \"https://www.pcp.pt/rss.xml\"")),
+    }
+}
+
+/// A BCP 47 tag, loosely: a 2-3 letter primary language and optional subtags.
+fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let primary = parts.next().unwrap_or("");
+    (2..=3).contains(&primary.len())
+        && primary.bytes().all(|b| b.is_ascii_lowercase())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plenum.toml");
+        std::fs::write(&path, text).unwrap();
+        load(&path)
+    }
+
+    const PARTY: &str = r#"
+[[party]]
+id = "pcp"
+name = "Portuguese Communist Party"
+abbreviation = "PCP"
+country = "PT"
+languages = ["pt", "en"]
+homepage = "https://www.pcp.pt"
+
+[[party.source]]
+kind = "feed"
+url = "https://www.pcp.pt/rss.xml"
+"#;
+
+    #[test]
+    fn a_minimal_config_takes_defaults_and_resolves_paths_against_its_file() {
+        let config = load_text(PARTY).unwrap();
+        assert!(config.daemon.data_dir.ends_with("data"));
+        assert!(config.daemon.data_dir.is_absolute() || config.daemon.data_dir.starts_with(std::env::temp_dir()));
+        assert_eq!(config.daemon.feed_size, 100);
+        assert_eq!(config.daemon.base_url.as_str(), "http://127.0.0.1:8080/");
+        let (party, source) = config.sources().next().unwrap();
+        assert_eq!(party.display_name(), "Portuguese Communist Party (PCP)");
+        assert!(source.id.as_str().starts_with("pcp/"));
+        assert_eq!(source.id.as_str().len(), "pcp/".len() + 8);
+    }
+
+    #[test]
+    fn errors_name_line_column_key_and_cause() {
+        let text = PARTY.replace("id = \"pcp\"", "id = \"PCP!\"").replace("url = \"https://www.pcp.pt/rss.xml\"", "url = \"rss.xml\"");
+        let err = load_text(&text).unwrap_err();
+        let lines: Vec<String> = err.issues.iter().map(|i| format!("{}:{} {}", i.line, i.column, i.key)).collect();
+        assert_eq!(lines, ["3:6 party[0].id"], "party errors stop before its sources: {err}");
+        let err = load_text(&PARTY.replace("https://www.pcp.pt/rss.xml", "rss.xml")).unwrap_err();
+        assert_eq!(err.issues[0].key, "party[0].source[0].url");
+        assert_eq!((err.issues[0].line, err.issues[0].column), (12, 7));
+        assert!(err.issues[0].message.contains("not an absolute URL"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_and_html_sources_are_refused() {
+        let err = load_text(&PARTY.replace("kind = \"feed\"", "kind = \"feed\"\ncolour = \"red\"")).unwrap_err();
+        assert_eq!(err.issues[0].key, "colour");
+        assert_eq!(err.issues[0].line, 12);
+        assert!(err.issues[0].message.contains("unknown field"), "{err}");
+        let err = load_text(&PARTY.replace("kind = \"feed\"", "kind = \"html\"")).unwrap_err();
+        assert!(err.issues[0].message.contains("html sources"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_parties_and_bad_schedules_are_all_reported() {
+        let text = format!("[daemon]\nschedule = \"every day\"\nfeed_size = 0\n{PARTY}{PARTY}");
+        let err = load_text(&text).unwrap_err();
+        let keys: Vec<&str> = err.issues.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, ["daemon.schedule", "daemon.feed_size", "party[1].id"], "{err}");
+        assert!(err.issues[2].message.contains("first defined at"), "{err}");
+    }
+
+    #[test]
+    fn includes_add_parties_and_locate_their_errors_in_their_own_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("parties.toml"), PARTY.replace("\"PT\"", "\"Portugal\"")).unwrap();
+        let main = dir.path().join("plenum.toml");
+        std::fs::write(&main, "include = [\"parties.toml\"]\n").unwrap();
+        let err = load(&main).unwrap_err();
+        assert!(err.issues[0].file.ends_with("parties.toml"));
+        assert_eq!(err.issues[0].key, "party[0].country");
+        std::fs::write(dir.path().join("parties.toml"), PARTY).unwrap();
+        assert_eq!(load(&main).unwrap().parties.len(), 1);
+    }
+
+    #[test]
+    fn language_tags() {
+        for ok in ["pt", "el", "pt-BR", "zh-Hant-TW", "fil"] {
+            assert!(is_language_tag(ok), "{ok}");
+        }
+        for bad in ["", "P", "Portuguese", "pt_BR", "pt-", "EN"] {
+            assert!(!is_language_tag(bad), "{bad}");
+        }
+    }
+}

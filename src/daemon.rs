@@ -1,0 +1,274 @@
+//! The daemon and the one-shot poll: the stages wired together.
+//!
+//! `run` opens the store, publishes what it holds, serves it, schedules
+//! every source, and after each batch of polls flushes the store and
+//! publishes again. On SIGTERM/SIGINT it stops the schedule, lets running
+//! polls finish (or abandons them after a grace period: a poll's writes are
+//! per-entry transactions, so an abandoned poll leaves nothing half-done),
+//! publishes, flushes and exits.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{Notify, Semaphore};
+use tokio_cron_scheduler::{Job, JobScheduler};
+use tokio_util::task::TaskTracker;
+use tracing::{debug, error, info, warn};
+
+use crate::config::{Config, Party, Source};
+use crate::fetch::{FetchError, FetchSettings, Fetcher};
+use crate::ops::shutdown::{self, Shutdown};
+use crate::poll::{self, PollReport};
+use crate::publish::{self, Published};
+use crate::schedule;
+use crate::serve;
+use crate::store::{Store, StoreError};
+
+/// How long running polls get to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often the watchdog looks for sources whose polls stopped.
+const WATCHDOG_EVERY: Duration = Duration::from_secs(60);
+/// Publishing waits this long after a change, to batch polls that finish together.
+const PUBLISH_DEBOUNCE: Duration = Duration::from_millis(500);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("cannot listen on {addr}: {cause}")]
+    Listen { addr: String, cause: String },
+    #[error("scheduler: {0}")]
+    Schedule(String),
+}
+
+fn fetcher(config: &Config) -> Result<Fetcher, FetchError> {
+    Fetcher::new(FetchSettings {
+        timeout: config.daemon.timeout,
+        connect_timeout: config.daemon.connect_timeout,
+        max_body_bytes: config.daemon.max_body_bytes,
+        contact: config.daemon.contact.clone(),
+    })
+}
+
+/// `plenum poll-once`: every enabled source once, then publish.
+pub async fn poll_once(config: Config) -> Result<Vec<PollReport>, DaemonError> {
+    let store = Store::open(&config.daemon.data_dir)?;
+    let fetcher = fetcher(&config)?;
+    let semaphore = Arc::new(Semaphore::new(config.daemon.concurrency));
+    let config = Arc::new(config);
+    let mut tasks = tokio::task::JoinSet::new();
+    let sources: Vec<(Party, Source)> = config.sources().filter(|(_, s)| s.enabled).map(|(p, s)| (p.clone(), s.clone())).collect();
+    for (index, (party, source)) in sources.into_iter().enumerate() {
+        let (fetcher, store, semaphore) = (fetcher.clone(), store.clone(), semaphore.clone());
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            (index, poll::poll_source(&fetcher, &store, &party, &source).await)
+        });
+    }
+    let mut reports = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(report) => reports.push(report),
+            Err(e) => error!(error = %e, "a poll task died"),
+        }
+    }
+    reports.sort_by_key(|(index, _)| *index);
+    store.flush().await?;
+    publish_now(&config, &store, &Published::default()).await;
+    store.flush().await?;
+    Ok(reports.into_iter().map(|(_, r)| r).collect())
+}
+
+/// Publishes in a blocking task; failures are logged, never fatal.
+async fn publish_now(config: &Arc<Config>, store: &Store, published: &Published) {
+    let (config, store, published) = (config.clone(), store.clone(), published.clone());
+    let started = std::time::Instant::now();
+    match tokio::task::spawn_blocking(move || publish::publish_all(&config, &store, &published)).await {
+        Ok(Ok(count)) => info!(feeds = count, elapsed_ms = started.elapsed().as_millis() as u64, "published"),
+        Ok(Err(e)) => error!(error = %e, "publishing failed; the last good files stay in place"),
+        Err(e) => error!(error = %e, "publishing task died"),
+    }
+}
+
+/// Starts polls, at most one per source at a time, within the global limit.
+#[derive(Clone)]
+struct Poller {
+    config: Arc<Config>,
+    store: Store,
+    fetcher: Fetcher,
+    semaphore: Arc<Semaphore>,
+    running: Arc<Mutex<HashSet<String>>>,
+    changed: Arc<Notify>,
+    tracker: TaskTracker,
+    shutdown: Shutdown,
+}
+
+impl Poller {
+    /// Starts a poll of the source at `index` in its own task, after `delay`.
+    fn trigger(&self, party: &Party, source: &Source, delay: Duration) {
+        if self.shutdown.is_triggered() {
+            return;
+        }
+        {
+            let Ok(mut running) = self.running.lock() else { return };
+            if !running.insert(source.id.to_string()) {
+                debug!(source = %source.id, "previous poll still running; this run is skipped");
+                return;
+            }
+        }
+        let this = self.clone();
+        let (party, source) = (party.clone(), source.clone());
+        self.tracker.spawn(async move {
+            let stop = this.shutdown.clone();
+            let work = async {
+                tokio::time::sleep(delay).await;
+                let _permit = this.semaphore.acquire().await;
+                poll::poll_source(&this.fetcher, &this.store, &party, &source).await
+            };
+            tokio::select! {
+                report = work => {
+                    if report.changed() {
+                        this.changed.notify_one();
+                    }
+                }
+                _ = stop.wait() => debug!(source = %source.id, "poll abandoned at shutdown"),
+            }
+            if let Ok(mut running) = this.running.lock() {
+                running.remove(source.id.as_str());
+            }
+        });
+    }
+
+    /// True when the source's last poll is older than its schedule's interval.
+    fn due(&self, source: &Source, slack: Duration) -> bool {
+        let expr = source.schedule.as_deref().unwrap_or(&self.config.daemon.schedule);
+        let now = Utc::now();
+        let interval = schedule::interval(expr, now).unwrap_or(Duration::from_secs(1800));
+        match self.store.source_state(&source.id).ok().and_then(|s| s.last_poll) {
+            None => true,
+            Some(last) => (now - last).to_std().map(|age| age >= interval + slack).unwrap_or(false),
+        }
+    }
+}
+
+/// `plenum run`.
+pub async fn run(mut config: Config) -> Result<(), DaemonError> {
+    let store = Store::open(&config.daemon.data_dir)?;
+    let fetcher = fetcher(&config)?;
+    let listener = tokio::net::TcpListener::bind(config.daemon.listen)
+        .await
+        .map_err(|e| DaemonError::Listen { addr: config.daemon.listen.to_string(), cause: e.to_string() })?;
+    let addr = listener.local_addr().map_err(|e| DaemonError::Listen { addr: config.daemon.listen.to_string(), cause: e.to_string() })?;
+    if config.daemon.base_url.port() == Some(0) {
+        // `listen` asked for any free port and no base_url was given: use the real one.
+        let _ = config.daemon.base_url.set_port(Some(addr.port()));
+    }
+    let config = Arc::new(config);
+    let published = Published::default();
+    publish_now(&config, &store, &published).await;
+    let (trigger, stop) = shutdown::channel();
+    let server = tokio::spawn({
+        let stop = stop.clone();
+        let app = serve::router(published.clone());
+        async move { axum::serve(listener, app).with_graceful_shutdown(stop.wait()).await }
+    });
+    info!("serving feeds on http://{addr}/");
+
+    let poller = Poller {
+        config: config.clone(),
+        store: store.clone(),
+        fetcher,
+        semaphore: Arc::new(Semaphore::new(config.daemon.concurrency)),
+        running: Arc::new(Mutex::new(HashSet::new())),
+        changed: Arc::new(Notify::new()),
+        tracker: TaskTracker::new(),
+        shutdown: stop.clone(),
+    };
+
+    let mut scheduler = JobScheduler::new().await.map_err(|e| DaemonError::Schedule(e.to_string()))?;
+    let enabled: Vec<(Party, Source)> = config.sources().filter(|(_, s)| s.enabled).map(|(p, s)| (p.clone(), s.clone())).collect();
+    for (party, source) in &enabled {
+        let expr = source.schedule.clone().unwrap_or_else(|| config.daemon.schedule.clone());
+        let delay = schedule::jitter_for(source.id.as_str(), config.daemon.jitter);
+        let (poller, party, source) = (poller.clone(), party.clone(), source.clone());
+        let job = Job::new_async(expr.as_str(), move |_, _| {
+            poller.trigger(&party, &source, delay);
+            Box::pin(async {})
+        })
+        .map_err(|e| DaemonError::Schedule(format!("{expr}: {e}")))?;
+        scheduler.add(job).await.map_err(|e| DaemonError::Schedule(e.to_string()))?;
+    }
+    scheduler.start().await.map_err(|e| DaemonError::Schedule(e.to_string()))?;
+    info!(sources = enabled.len(), parties = config.parties.len(), "scheduled");
+
+    // Sources that missed their slot while Plenum was down run now (spread by jitter).
+    for (party, source) in &enabled {
+        if poller.due(source, Duration::ZERO) {
+            poller.trigger(party, source, schedule::jitter_for(source.id.as_str(), config.daemon.jitter));
+        }
+    }
+
+    let publisher = tokio::spawn({
+        let (config, store, published, changed, stop) = (config.clone(), store.clone(), published.clone(), poller.changed.clone(), stop.clone());
+        async move {
+            loop {
+                tokio::select! {
+                    _ = changed.notified() => {}
+                    _ = stop.clone().wait() => break,
+                }
+                tokio::time::sleep(PUBLISH_DEBOUNCE).await;
+                if let Err(e) = store.flush().await {
+                    error!(error = %e, "cannot flush the store; not publishing entries that are not on disk");
+                    continue;
+                }
+                publish_now(&config, &store, &published).await;
+            }
+        }
+    });
+
+    let watchdog = tokio::spawn({
+        let (poller, enabled, stop) = (poller.clone(), enabled.clone(), stop.clone());
+        let slack = config.daemon.jitter + config.daemon.timeout + Duration::from_secs(60);
+        async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(WATCHDOG_EVERY) => {}
+                    _ = stop.clone().wait() => break,
+                }
+                for (party, source) in &enabled {
+                    if poller.due(source, slack) {
+                        warn!(source = %source.id, "scheduled polls of this source stopped; polling it now");
+                        poller.trigger(party, source, Duration::ZERO);
+                    }
+                }
+            }
+        }
+    });
+
+    let signal = shutdown::signal().await;
+    info!(signal, "stopping: no new polls; waiting for running ones");
+    trigger.fire();
+    if let Err(e) = scheduler.shutdown().await {
+        warn!(error = %e, "scheduler did not stop cleanly");
+    }
+    poller.tracker.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, poller.tracker.wait()).await.is_err() {
+        warn!("some polls did not finish in time and were abandoned");
+    }
+    let _ = publisher.await;
+    let _ = watchdog.await;
+    store.flush().await?;
+    publish_now(&config, &store, &published).await;
+    store.flush().await?;
+    match server.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => warn!(error = %e, "HTTP server stopped with an error"),
+        Err(e) => warn!(error = %e, "HTTP server task died"),
+    }
+    info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! Raw items to [`Entry`]: the one shape every later stage works with.
+//!
+//! Normalizing makes links absolute, titles plain text, HTML safe
+//! ([`html`]), dates UTC, and gives each item an identity that is stable
+//! across polls ([`identity`]). An item without a date gets the time Plenum
+//! first saw it and is marked `date_guessed`; a date in the future is
+//! clamped the same way, so a wrong clock at the source cannot pin an
+//! entry to the top of every feed.
+
+pub mod html;
+pub mod identity;
+pub mod text;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::config::{Party, PartyId, Source, SourceId};
+use crate::extract::{RawFeed, RawItem};
+pub use identity::EntryKey;
+
+/// Dates this far ahead of now are treated as wrong, not as the future.
+const FUTURE_SLACK: Duration = Duration::hours(26);
+
+/// A normalized entry, as stored and published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The store key: party plus identity hash.
+    pub key: EntryKey,
+    /// The published `atom:id` (`urn:uuid:`); fixed at first sight, never changed.
+    pub atom_id: String,
+    pub party: PartyId,
+    /// The source that last delivered this entry.
+    pub source: SourceId,
+    pub title: String,
+    /// Absolute link to the original article.
+    pub link: Option<String>,
+    /// Sanitized HTML.
+    pub summary: Option<String>,
+    /// Sanitized HTML.
+    pub content: Option<String>,
+    pub authors: Vec<String>,
+    pub language: Option<String>,
+    /// When the source says it was published (or first seen, see `date_guessed`).
+    pub published: DateTime<Utc>,
+    /// True when the source gave no usable date and `published` is first-seen time.
+    pub date_guessed: bool,
+    /// Last time the entry's content changed (the source's date or Plenum's).
+    pub updated: DateTime<Utc>,
+    /// When Plenum first stored it.
+    pub first_seen: DateTime<Utc>,
+    /// Hash of the fields a subscriber sees; a change means "updated".
+    pub content_hash: String,
+    /// The feed it came from, for `atom:source`.
+    pub origin: Origin,
+}
+
+/// The original feed an entry came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Origin {
+    pub feed_url: String,
+    pub feed_id: Option<String>,
+    pub title: Option<String>,
+    pub link: Option<String>,
+}
+
+/// Why an item was dropped.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Skip {
+    #[error("item has no title, link, summary or content")]
+    Empty,
+}
+
+/// Normalizes one raw item of `feed`, fetched from `base` for `source`.
+pub fn normalize(party: &Party, source: &Source, feed: &RawFeed, item: &RawItem, base: &Url, now: DateTime<Utc>) -> Result<Entry, Skip> {
+    let link = item.link.as_deref().and_then(|l| absolute_url(base, l));
+    let article_base = link.as_deref().and_then(|l| Url::parse(l).ok()).unwrap_or_else(|| base.clone());
+    let summary = item.summary_html.as_deref().map(|h| html::sanitize(h, &article_base)).filter(|h| !h.trim().is_empty());
+    let content = item.content_html.as_deref().map(|h| html::sanitize(h, &article_base)).filter(|h| !h.trim().is_empty());
+    let mut title = item.title.as_deref().map(|t| if item.title_is_html { text::from_html(t) } else { text::plain(t) }).unwrap_or_default();
+    if title.is_empty() {
+        // A title-less item (common in RSS for short notes): use its text.
+        let from = summary.as_deref().or(content.as_deref()).map(text::from_html).unwrap_or_default();
+        title = text::truncate_words(&from, 100);
+    }
+    if title.is_empty() && link.is_none() {
+        return Err(Skip::Empty);
+    }
+    if title.is_empty() {
+        title = link.clone().unwrap_or_default();
+    }
+
+    let (published, date_guessed) = match item.published.or(item.updated) {
+        Some(date) if date <= now + FUTURE_SLACK => (date, false),
+        _ => (now, true),
+    };
+    let updated = item.updated.filter(|d| *d <= now + FUTURE_SLACK && *d >= published).unwrap_or(published);
+
+    let identity = identity::identify(&party.id, &source.id, item.id.as_deref(), link.as_deref(), &title, summary.as_deref(), content.as_deref());
+    let content_hash = identity::content_hash(&title, link.as_deref(), summary.as_deref(), content.as_deref());
+    Ok(Entry {
+        atom_id: identity.atom_id(),
+        key: identity.key,
+        party: party.id.clone(),
+        source: source.id.clone(),
+        title,
+        link,
+        summary,
+        content,
+        authors: item.authors.iter().map(|a| text::plain(a)).filter(|a| !a.is_empty()).collect(),
+        language: item.language.clone().or_else(|| feed.language.clone()),
+        published,
+        date_guessed,
+        updated,
+        first_seen: now,
+        content_hash,
+        origin: Origin {
+            feed_url: source.url.to_string(),
+            feed_id: feed.id.clone(),
+            title: feed.title.as_deref().map(text::plain),
+            link: feed.link.as_deref().and_then(|l| absolute_url(base, l)),
+        },
+    })
+}
+
+/// The current time to the second: feeds show whole seconds.
+pub fn now() -> DateTime<Utc> {
+    let t = Utc::now();
+    t - Duration::nanoseconds(i64::from(t.timestamp_subsec_nanos()))
+}
+
+/// `link` made absolute against `base`; only http(s) links are kept.
+pub fn absolute_url(base: &Url, link: &str) -> Option<String> {
+    let url = base.join(link.trim()).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SourceKind;
+    use chrono::TimeZone;
+
+    fn party() -> Party {
+        Party {
+            id: PartyId::parse("pcp").unwrap(),
+            name: "Portuguese Communist Party".into(),
+            abbreviation: "PCP".into(),
+            country: "PT".into(),
+            languages: vec!["pt".into()],
+            homepage: Url::parse("https://www.pcp.pt").unwrap(),
+            sources: vec![],
+        }
+    }
+
+    fn source() -> Source {
+        let party = party().id;
+        let url = Url::parse("https://www.pcp.pt/rss.xml").unwrap();
+        Source { id: SourceId::from_url(&party, &url), party, kind: SourceKind::Feed, url, schedule: None, enabled: true }
+    }
+
+    fn norm(item: RawItem, now: DateTime<Utc>) -> Result<Entry, Skip> {
+        let base = source().url;
+        normalize(&party(), &source(), &RawFeed { language: Some("pt".into()), ..RawFeed::default() }, &item, &base, now)
+    }
+
+    #[test]
+    fn links_become_absolute_and_titles_plain() {
+        let now = Utc::now();
+        let item = RawItem {
+            link: Some("/noticia/1".into()),
+            title: Some("  Avante!  &amp;  a\u{7} luta \n continua ".into()),
+            summary_html: Some(r#"<p onclick="x()">Ver <a href="../foto">foto</a></p><script>alert(1)</script>"#.into()),
+            ..RawItem::default()
+        };
+        let entry = norm(item, now).unwrap();
+        assert_eq!(entry.link.as_deref(), Some("https://www.pcp.pt/noticia/1"));
+        assert_eq!(entry.title, "Avante! & a luta continua");
+        let summary = entry.summary.unwrap();
+        assert!(summary.contains(r#"href="https://www.pcp.pt/foto""#), "{summary}");
+        assert!(!summary.contains("script") && !summary.contains("onclick"), "{summary}");
+        assert_eq!(entry.language.as_deref(), Some("pt"));
+    }
+
+    #[test]
+    fn missing_and_future_dates_become_first_seen_and_are_flagged() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
+        let base = RawItem { title: Some("x".into()), link: Some("https://www.pcp.pt/a".into()), ..RawItem::default() };
+        let undated = norm(base.clone(), now).unwrap();
+        assert_eq!((undated.published, undated.date_guessed), (now, true));
+        let future = norm(RawItem { published: Some(Utc.with_ymd_and_hms(9999, 1, 1, 0, 0, 0).unwrap()), ..base.clone() }, now).unwrap();
+        assert_eq!((future.published, future.date_guessed), (now, true));
+        let dated = Utc.with_ymd_and_hms(2026, 11, 20, 8, 30, 0).unwrap();
+        let entry = norm(RawItem { published: Some(dated), ..base }, now).unwrap();
+        assert_eq!((entry.published, entry.updated, entry.date_guessed), (dated, dated, false));
+    }
+
+    #[test]
+    fn identity_ignores_what_changes_between_polls() {
+        let t1 = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
+        let item = RawItem { id: Some("pcp-7".into()), title: Some("Old".into()), ..RawItem::default() };
+        let a = norm(item.clone(), t1).unwrap();
+        let b = norm(RawItem { title: Some("New".into()), ..item }, t1 + Duration::hours(1)).unwrap();
+        assert_eq!((a.key.clone(), a.atom_id.clone()), (b.key.clone(), b.atom_id.clone()));
+        assert_ne!(a.content_hash, b.content_hash);
+        assert!(a.atom_id.starts_with("urn:uuid:"));
+    }
+
+    #[test]
+    fn items_with_nothing_in_them_are_skipped() {
+        assert_eq!(norm(RawItem::default(), Utc::now()), Err(Skip::Empty));
+        let only_summary = RawItem { summary_html: Some("<p>Breve nota do Comité Central.</p>".into()), ..RawItem::default() };
+        assert_eq!(norm(only_summary, Utc::now()).unwrap().title, "Breve nota do Comité Central.");
+    }
+}

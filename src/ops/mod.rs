@@ -1,0 +1,3 @@
+//! Running as a service: shutdown on signals.
+
+pub mod shutdown;

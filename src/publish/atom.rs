@@ -1,0 +1,130 @@
+//! Atom 1.0 (RFC 4287) with atom_syndication.
+//!
+//! Every entry carries the party as author and category, `atom:source`
+//! naming the feed it came from, and an `atom:id` fixed when Plenum first
+//! stored it. A feed's `updated` is the newest `updated` of its entries, so
+//! it moves only when its content does.
+
+use atom_syndication::{Category, Content, Entry as AtomEntry, Feed, FixedDateTime, Generator, Link, Person, Source, Text, WriteConfig};
+use chrono::{DateTime, Utc};
+
+use super::{Document, PublishError};
+use crate::config::{Config, Party};
+use crate::normalize::Entry;
+
+pub const CONTENT_TYPE: &str = "application/atom+xml; charset=utf-8";
+
+/// Which feed is being rendered.
+pub enum Scope<'a> {
+    Merged,
+    Party(&'a Party),
+}
+
+/// Renders `entries` (newest first) as the feed for `scope`.
+pub fn render(config: &Config, scope: Scope<'_>, entries: &[Entry], empty_updated: DateTime<Utc>) -> Result<Document, PublishError> {
+    let base = &config.daemon.base_url;
+    let (path, title, subtitle, alternate, lang) = match scope {
+        Scope::Merged => (
+            "feed.atom".to_string(),
+            config.daemon.title.clone(),
+            "Statements and news of the communist and workers' parties, merged by Plenum".to_string(),
+            base.to_string(),
+            None,
+        ),
+        Scope::Party(party) => (
+            format!("parties/{}.atom", party.id),
+            party.display_name(),
+            format!("News of the {} ({}), gathered by Plenum", party.display_name(), party.country),
+            party.homepage.to_string(),
+            party.languages.first().cloned(),
+        ),
+    };
+    let self_url = base.join(&path).map(|u| u.to_string()).unwrap_or_else(|_| format!("{base}{path}"));
+    let updated = entries.iter().map(|e| e.updated).max().unwrap_or(empty_updated);
+
+    let feed = Feed {
+        title: Text::plain(title),
+        id: self_url.clone(),
+        updated: fixed(updated),
+        authors: vec![Person { name: "Plenum".into(), uri: Some(base.to_string()), ..Person::default() }],
+        generator: Some(Generator { value: "Plenum".into(), uri: Some(env!("CARGO_PKG_REPOSITORY").into()), version: Some(env!("CARGO_PKG_VERSION").into()) }),
+        links: vec![
+            link(&self_url, "self", Some("application/atom+xml")),
+            link(&alternate, "alternate", Some("text/html")),
+        ],
+        subtitle: Some(Text::plain(subtitle)),
+        entries: entries.iter().map(|e| entry(config, e)).collect(),
+        lang,
+        ..Feed::default()
+    };
+    let mut bytes = Vec::with_capacity(entries.len() * 2048 + 1024);
+    feed.write_with_config(&mut bytes, WriteConfig { write_document_declaration: true, indent_size: None })
+        .map_err(|e| PublishError::Render { path: path.clone(), cause: e.to_string() })?;
+    Ok(Document::new(bytes, CONTENT_TYPE, updated))
+}
+
+fn entry(config: &Config, e: &Entry) -> AtomEntry {
+    let party = config.party(e.party.as_str());
+    let author = match party {
+        Some(p) => Person { name: p.display_name(), uri: Some(p.homepage.to_string()), ..Person::default() },
+        None => Person { name: e.party.to_string(), ..Person::default() },
+    };
+    let category = Category {
+        term: e.party.to_string(),
+        scheme: config.daemon.base_url.join("parties/").ok().map(|u| u.to_string()),
+        label: party.map(Party::display_name),
+    };
+    let lang = e.language.clone().filter(|l| is_lang(l));
+    let mut title = Text::plain(e.title.clone());
+    title.lang = lang.clone();
+    let summary = e.summary.as_ref().map(|s| {
+        let mut text = Text::html(s.clone());
+        text.lang = lang.clone();
+        text
+    });
+    // Atom needs content or an alternate link: a link-less entry carries its text.
+    let content = match (&e.content, &e.link) {
+        (Some(html), _) => Some(html.clone()),
+        (None, None) => Some(e.summary.clone().unwrap_or_else(|| html_escape::encode_text(&e.title).into_owned())),
+        (None, Some(_)) => None,
+    }
+    .map(|html| Content { value: Some(html), content_type: Some("html".into()), lang: lang.clone(), ..Content::default() });
+    let mut source_links = vec![link(&e.origin.feed_url, "self", None)];
+    if let Some(site) = &e.origin.link {
+        source_links.push(link(site, "alternate", Some("text/html")));
+    }
+    AtomEntry {
+        title,
+        id: e.atom_id.clone(),
+        updated: fixed(e.updated),
+        published: Some(fixed(e.published)),
+        authors: vec![author],
+        categories: vec![category],
+        links: e.link.iter().map(|l| link(l, "alternate", Some("text/html"))).collect(),
+        summary,
+        content,
+        source: Some(Source {
+            title: Text::plain(e.origin.title.clone().or_else(|| party.map(Party::display_name)).unwrap_or_else(|| e.party.to_string())),
+            id: e.origin.feed_id.clone().filter(|id| id.contains(':')).unwrap_or_else(|| e.origin.feed_url.clone()),
+            updated: fixed(e.updated),
+            links: source_links,
+            ..Source::default()
+        }),
+        ..AtomEntry::default()
+    }
+}
+
+fn link(href: &str, rel: &str, mime: Option<&str>) -> Link {
+    Link { href: href.to_string(), rel: rel.to_string(), mime_type: mime.map(str::to_string), ..Link::default() }
+}
+
+fn fixed(t: DateTime<Utc>) -> FixedDateTime {
+    t.fixed_offset()
+}
+
+/// What the Atom schema accepts in `xml:lang`.
+fn is_lang(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    parts.next().is_some_and(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()))
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}

@@ -1,0 +1,249 @@
+//! The store: every entry Plenum has seen, in sled under `data_dir`.
+//!
+//! Trees:
+//! - `entries`: `EntryKey` → [`Entry`] (JSON).
+//! - `by_time`: `published (big-endian ms) ‖ EntryKey` → `()`, for the merged feed.
+//! - `by_party`: `party ‖ 0 ‖ published ‖ EntryKey` → `()`, for per-party feeds.
+//! - `sources`: `SourceId` → [`SourceState`] (JSON).
+//! - `meta`: `schema_version`, `created`.
+//!
+//! An entry and its index rows change in one transaction, so a crash never
+//! leaves an index pointing at nothing. Nothing is durable until
+//! [`Store::flush`]; callers flush after each poll's batch and before
+//! publishing, so a published entry is always on disk.
+//!
+//! All sled use lives here, so the store's behaviour is tested in one place.
+
+mod state;
+
+pub use state::{PollStatus, SourceState};
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, TimeZone, Utc};
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+
+use crate::config::{PartyId, SourceId};
+use crate::normalize::{Entry, EntryKey};
+
+/// The store layout this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    New,
+    Updated,
+    Unchanged,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store at {path} is in use by another Plenum process (is the daemon running? stop it, or use the running daemon); {cause}")]
+    Locked { path: PathBuf, cause: String },
+    #[error("cannot open the store at {path}: {cause}. If it is damaged, move it aside and restore from a backup")]
+    Open { path: PathBuf, cause: String },
+    #[error("the store at {path} has schema version {found}, newer than this Plenum understands ({SCHEMA_VERSION}); upgrade Plenum")]
+    TooNew { path: PathBuf, found: u32 },
+    #[error("store I/O error: {0}")]
+    Io(#[from] sled::Error),
+    #[error("a stored record is damaged ({what}): {cause}")]
+    Corrupt { what: String, cause: String },
+}
+
+/// A handle on the open store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    entries: sled::Tree,
+    by_time: sled::Tree,
+    by_party: sled::Tree,
+    sources: sled::Tree,
+    meta: sled::Tree,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Open { path: dir.to_path_buf(), cause: e.to_string() })?;
+        let db = sled::Config::new().path(dir).cache_capacity(32 * 1024 * 1024).flush_every_ms(Some(1000)).open().map_err(|e| {
+            let cause = e.to_string();
+            if cause.contains("lock") || cause.contains("WouldBlock") || cause.contains("Resource temporarily unavailable") {
+                StoreError::Locked { path: dir.to_path_buf(), cause }
+            } else {
+                StoreError::Open { path: dir.to_path_buf(), cause }
+            }
+        })?;
+        let store = Store {
+            entries: db.open_tree("entries")?,
+            by_time: db.open_tree("by_time")?,
+            by_party: db.open_tree("by_party")?,
+            sources: db.open_tree("sources")?,
+            meta: db.open_tree("meta")?,
+            db,
+        };
+        match store.meta.get("schema_version")? {
+            Some(v) => {
+                let found = u32::from_be_bytes(v.as_ref().try_into().map_err(|_| StoreError::Corrupt { what: "schema_version".into(), cause: "not 4 bytes".into() })?);
+                if found > SCHEMA_VERSION {
+                    return Err(StoreError::TooNew { path: dir.to_path_buf(), found });
+                }
+            }
+            None => {
+                store.meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
+                store.meta.insert("created", &Utc::now().timestamp_millis().to_be_bytes())?;
+                store.db.flush()?;
+            }
+        }
+        Ok(store)
+    }
+
+    /// When the store was created: the `updated` of a feed with no entries.
+    pub fn created(&self) -> DateTime<Utc> {
+        let millis = self.meta.get("created").ok().flatten().and_then(|v| v.as_ref().try_into().ok()).map(i64::from_be_bytes);
+        millis.and_then(|m| Utc.timestamp_millis_opt(m).single()).unwrap_or_else(|| Utc.timestamp_opt(0, 0).unwrap())
+    }
+
+    /// Stores `entry`: new, updated (content changed: the stored entry takes
+    /// the new fields, keeps its id and first-seen time, and `updated` moves
+    /// to `now` unless the source gives a later date), or unchanged.
+    pub fn upsert(&self, mut entry: Entry, now: DateTime<Utc>) -> Result<Upsert, StoreError> {
+        let key = entry.key.as_str().as_bytes().to_vec();
+        let old = match self.entries.get(&key)? {
+            Some(bytes) => Some(decode::<Entry>(&bytes, entry.key.as_str())?),
+            None => None,
+        };
+        let outcome = match &old {
+            None => Upsert::New,
+            Some(old) if old.content_hash == entry.content_hash => return Ok(Upsert::Unchanged),
+            Some(old) => {
+                entry.atom_id = old.atom_id.clone();
+                entry.first_seen = old.first_seen;
+                if entry.date_guessed {
+                    // A guessed date is the first-seen time; keep the first one.
+                    entry.published = old.published;
+                }
+                entry.updated = entry.updated.max(now).max(old.updated);
+                Upsert::Updated
+            }
+        };
+        let value = serde_json::to_vec(&entry).map_err(|e| StoreError::Corrupt { what: entry.key.to_string(), cause: e.to_string() })?;
+        let old_index = old.as_ref().map(|o| (time_key(o), party_key(o)));
+        let new_index = (time_key(&entry), party_key(&entry));
+        let result: Result<(), TransactionError<()>> = (&self.entries, &self.by_time, &self.by_party).transaction(|(entries, by_time, by_party)| {
+            if let Some((t, p)) = &old_index {
+                by_time.remove(t.as_slice())?;
+                by_party.remove(p.as_slice())?;
+            }
+            entries.insert(key.as_slice(), value.as_slice())?;
+            by_time.insert(new_index.0.as_slice(), &[])?;
+            by_party.insert(new_index.1.as_slice(), &[])?;
+            Ok::<(), ConflictableTransactionError<()>>(())
+        });
+        result.map_err(|e| match e {
+            TransactionError::Storage(e) => StoreError::Io(e),
+            TransactionError::Abort(()) => StoreError::Corrupt { what: "transaction".into(), cause: "aborted".into() },
+        })?;
+        Ok(outcome)
+    }
+
+    pub fn get(&self, key: &EntryKey) -> Result<Option<Entry>, StoreError> {
+        self.entries.get(key.as_str())?.map(|b| decode(&b, key.as_str())).transpose()
+    }
+
+    /// The newest `limit` entries of all parties, newest first.
+    pub fn newest(&self, limit: usize) -> Result<Vec<Entry>, StoreError> {
+        self.resolve(self.by_time.iter().keys().rev(), 8, limit)
+    }
+
+    /// The newest `limit` entries of `party`, newest first.
+    pub fn newest_of_party(&self, party: &PartyId, limit: usize) -> Result<Vec<Entry>, StoreError> {
+        let mut prefix = party.as_str().as_bytes().to_vec();
+        prefix.push(0);
+        let skip = prefix.len() + 8;
+        self.resolve(self.by_party.scan_prefix(&prefix).keys().rev(), skip, limit)
+    }
+
+    /// Index keys (a fixed-length prefix, then the entry key) to entries.
+    fn resolve(&self, keys: impl Iterator<Item = sled::Result<sled::IVec>>, skip: usize, limit: usize) -> Result<Vec<Entry>, StoreError> {
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for key in keys {
+            if out.len() >= limit {
+                break;
+            }
+            let key = key?;
+            let Some(entry_key) = key.get(skip..) else { continue };
+            if let Some(bytes) = self.entries.get(entry_key)? {
+                out.push(decode(&bytes, &String::from_utf8_lossy(entry_key))?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of entries stored.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Number of entries stored for `party`.
+    pub fn count_of_party(&self, party: &PartyId) -> usize {
+        let mut prefix = party.as_str().as_bytes().to_vec();
+        prefix.push(0);
+        self.by_party.scan_prefix(prefix).count()
+    }
+
+    pub fn source_state(&self, id: &SourceId) -> Result<SourceState, StoreError> {
+        match self.sources.get(id.as_str())? {
+            Some(bytes) => decode(&bytes, id.as_str()),
+            None => Ok(SourceState::default()),
+        }
+    }
+
+    pub fn put_source_state(&self, id: &SourceId, state: &SourceState) -> Result<(), StoreError> {
+        let value = serde_json::to_vec(state).map_err(|e| StoreError::Corrupt { what: id.to_string(), cause: e.to_string() })?;
+        self.sources.insert(id.as_str(), value)?;
+        Ok(())
+    }
+
+    /// Makes everything written so far durable.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Blocking flush, for shutdown paths outside a runtime.
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt { what: what.to_string(), cause: e.to_string() })
+}
+
+/// Sort key: milliseconds since 1970 with the sign bit flipped, so byte order is time order.
+fn sortable_time(t: DateTime<Utc>) -> [u8; 8] {
+    ((t.timestamp_millis() as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn time_key(entry: &Entry) -> Vec<u8> {
+    let mut key = sortable_time(entry.published).to_vec();
+    key.extend_from_slice(entry.key.as_str().as_bytes());
+    key
+}
+
+fn party_key(entry: &Entry) -> Vec<u8> {
+    let mut key = entry.party.as_str().as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(&sortable_time(entry.published));
+    key.extend_from_slice(entry.key.as_str().as_bytes());
+    key
+}
+
+#[cfg(test)]
+mod tests;
