@@ -213,7 +213,8 @@ pub async fn run(mut config: Config) -> Result<(), DaemonError> {
     }
 
     let publisher = tokio::spawn({
-        let (config, store, published, changed, stop) = (config.clone(), store.clone(), published.clone(), poller.changed.clone(), stop.clone());
+        let (config, store, published, changed, stop) =
+            (config.clone(), store.clone(), published.clone(), poller.changed.clone(), stop.clone());
         async move {
             loop {
                 tokio::select! {

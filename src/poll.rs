@@ -128,7 +128,14 @@ pub async fn poll_source(fetcher: &Fetcher, store: &Store, party: &Party, source
     .await
 }
 
-async fn run(fetcher: &Fetcher, store: &Store, party: &Party, source: &Source, state: &mut SourceState, report: &mut PollReport) -> Result<(), String> {
+async fn run(
+    fetcher: &Fetcher,
+    store: &Store,
+    party: &Party,
+    source: &Source,
+    state: &mut SourceState,
+    report: &mut PollReport,
+) -> Result<(), String> {
     let fetched = match fetcher.get(&source.url, &state.validators).await {
         Ok(FetchOutcome::NotModified { validators }) => {
             report.status = PollStatus::NotModified;

@@ -127,7 +127,11 @@ pub(super) fn load(path: &Path) -> Result<Config, ConfigError> {
                 let here = file.issue(&raw_party.id, "", "").to_string();
                 let here = here.trim_end_matches(": ").to_string();
                 if let Some(first) = seen_ids.get(party.id.as_str()) {
-                    issues.push(file.issue(&raw_party.id, format!("{key}.id"), format!("duplicate party id `{}` (first defined at {first})", party.id)));
+                    issues.push(file.issue(
+                        &raw_party.id,
+                        format!("{key}.id"),
+                        format!("duplicate party id `{}` (first defined at {first})", party.id),
+                    ));
                 } else {
                     seen_ids.insert(party.id.to_string(), here);
                     parties.push(party);
@@ -183,7 +187,11 @@ fn check_daemon(file: &FileText, raw: RawDaemon, base_dir: &Path, issues: &mut V
         Ok(addr) => Some(addr),
         Err(_) => {
             if let Some(v) = &raw.listen {
-                issues.push(file.issue(v, "daemon.listen", format!("`{listen_text}` is not an address and port such as \"127.0.0.1:8080\" or \"[::]:8080\"")));
+                issues.push(file.issue(
+                    v,
+                    "daemon.listen",
+                    format!("`{listen_text}` is not an address and port such as \"127.0.0.1:8080\" or \"[::]:8080\""),
+                ));
             }
             None
         }
@@ -268,14 +276,23 @@ fn check_party(file: &FileText, raw: &RawParty, key: &str, issues: &mut Vec<Conf
 
     let country = raw.country.get_ref();
     if !(country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase())) {
-        issues.push(file.issue(&raw.country, format!("{key}.country"), format!("`{country}` is not an ISO 3166-1 alpha-2 code such as \"PT\" (two capital letters)")));
+        issues.push(file.issue(
+            &raw.country,
+            format!("{key}.country"),
+            format!("`{country}` is not an ISO 3166-1 alpha-2 code such as \"PT\" (two capital letters)"),
+        ));
     }
     for lang in raw.languages.get_ref() {
         if !is_language_tag(lang.get_ref()) {
-            issues.push(file.issue(lang, format!("{key}.languages"), format!("`{}` is not a language tag such as \"pt\" or \"pt-BR\"", lang.get_ref())));
+            issues.push(file.issue(
+                lang,
+                format!("{key}.languages"),
+                format!("`{}` is not a language tag such as \"pt\" or \"pt-BR\"", lang.get_ref()),
+            ));
         }
     }
-    let homepage = http_url(raw.homepage.get_ref()).map_err(|why| issues.push(file.issue(&raw.homepage, format!("{key}.homepage"), why))).ok();
+    let homepage =
+        http_url(raw.homepage.get_ref()).map_err(|why| issues.push(file.issue(&raw.homepage, format!("{key}.homepage"), why))).ok();
 
     let mut sources = Vec::new();
     if let Some(party_id) = &id {
@@ -285,7 +302,11 @@ fn check_party(file: &FileText, raw: &RawParty, key: &str, issues: &mut Vec<Conf
             if let Some(source) = check_source(file, raw_source, party_id, &key, issues) {
                 if names.insert(source.id.to_string(), ()).is_some() {
                     let at = raw_source.id.as_ref().unwrap_or(&raw_source.url);
-                    issues.push(file.issue(at, key, format!("two sources of party `{party_id}` have the id `{}` (the same URL twice?)", source.id)));
+                    issues.push(file.issue(
+                        at,
+                        key,
+                        format!("two sources of party `{party_id}` have the id `{}` (the same URL twice?)", source.id),
+                    ));
                 } else {
                     sources.push(source);
                 }
@@ -332,7 +353,11 @@ fn check_source(file: &FileText, raw: &RawSource, party: &PartyId, key: &str, is
     }
     if let Some(id) = &raw.id {
         if !is_slug(id.get_ref()) {
-            issues.push(file.issue(id, format!("{key}.id"), format!("`{}` is not a valid id: use lowercase letters a-z, digits and '-'", id.get_ref())));
+            issues.push(file.issue(
+                id,
+                format!("{key}.id"),
+                format!("`{}` is not a valid id: use lowercase letters a-z, digits and '-'", id.get_ref()),
+            ));
         }
     }
     if issues.len() > n {

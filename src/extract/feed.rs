@@ -7,11 +7,93 @@ use super::{ExtractError, RawFeed, RawItem};
 
 /// Parses a feed document given as UTF-8 bytes (see `fetch::charset`).
 pub fn extract(body: &[u8]) -> Result<RawFeed, ExtractError> {
+    let repaired = repair(body);
+    let body = repaired.as_deref().unwrap_or(body);
     // feed-rs invents a random id for entries without one; an empty id lets
     // us tell "the source gave none" from a real id.
     let parser = parser::Builder::new().id_generator(|_, _, _| String::new()).sanitize_content(false).build();
-    let feed = parser.parse(body).map_err(|e| ExtractError::NotAFeed(e.to_string()))?;
-    Ok(raw_feed(feed))
+    // The XML stack can panic on some malformed input (quick-xml asserts on
+    // a late encoding declaration); a hostile document must cost one source
+    // one poll, never the daemon.
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(body)));
+    match parsed {
+        Ok(Ok(feed)) => Ok(raw_feed(feed)),
+        Ok(Err(e)) => Err(ExtractError::NotAFeed(e.to_string())),
+        Err(_) => Err(ExtractError::ParserPanicked),
+    }
+}
+
+/// Fixes, before parsing, what real feeds get wrong and feed-rs refuses:
+/// a `<!DOCTYPE>` is removed (feeds need none, and its entities are an
+/// expansion and file-disclosure risk: never resolved), and an `<rss>` root
+/// without a `version` is read as RSS 2.0. `None` when nothing needed fixing.
+fn repair(body: &[u8]) -> Option<Vec<u8>> {
+    let head_len = body.len().min(4096);
+    let head = std::str::from_utf8(&body[..head_len]).ok().or_else(|| std::str::from_utf8(&body[..head_len.saturating_sub(3)]).ok())?;
+    let mut out: Option<Vec<u8>> = None;
+    if let Some(start) = head.find("<!DOCTYPE") {
+        let end = doctype_end(&body[start..])?;
+        let mut fixed = body[..start].to_vec();
+        fixed.extend_from_slice(&body[start + end..]);
+        out = Some(fixed);
+    }
+    let current = out.as_deref().unwrap_or(body);
+    let head = String::from_utf8_lossy(&current[..current.len().min(4096)]).into_owned();
+    if let Some(at) = root_rss_tag(&head) {
+        let tag_end = head[at..].find('>').map(|i| at + i)?;
+        let tag = &head[at..tag_end];
+        let version = tag.find("version").and_then(|v| {
+            let rest = tag[v + "version".len()..].trim_start().strip_prefix('=')?.trim_start();
+            let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+            let value_len = rest[1..].find(quote)?;
+            Some((at + v, at + tag.len() - rest.len() + 1 + value_len + 1, rest[1..1 + value_len].to_string()))
+        });
+        // feed-rs knows 0.91, 0.92 and 2.0; 0.93, 0.94 and 2.01 are read as 2.0.
+        let splice = match &version {
+            None => Some((at + "<rss".len(), at + "<rss".len(), " version=\"2.0\"")),
+            Some((start, end, v)) if !matches!(v.as_str(), "2.0" | "0.91" | "0.92" | "") => Some((*start, *end, "version=\"2.0\"")),
+            Some(_) => None,
+        };
+        if let Some((start, end, text)) = splice {
+            let mut fixed = current[..start].to_vec();
+            fixed.extend_from_slice(text.as_bytes());
+            fixed.extend_from_slice(&current[end..]);
+            out = Some(fixed);
+        }
+    }
+    out
+}
+
+/// Length of a `<!DOCTYPE ...>` at the start of `rest`, internal subset included.
+fn doctype_end(rest: &[u8]) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, b) in rest.iter().enumerate() {
+        match b {
+            b'[' => depth += 1,
+            b']' => depth = depth.saturating_sub(1),
+            b'>' if depth == 0 => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Where the `<rss` root tag starts, if the document's root is `rss`.
+fn root_rss_tag(head: &str) -> Option<usize> {
+    let mut rest = head;
+    let mut offset = 0;
+    loop {
+        let at = rest.find('<')?;
+        let tail = &rest[at..];
+        if tail.starts_with("<?") || tail.starts_with("<!") {
+            let close = if tail.starts_with("<!--") { tail.find("-->")? + 3 } else { tail.find('>')? + 1 };
+            offset += at + close;
+            rest = &rest[at + close..];
+            continue;
+        }
+        let is_rss = tail.starts_with("<rss") && tail[4..].starts_with(|c: char| c.is_whitespace() || c == '>');
+        return is_rss.then_some(offset + at);
+    }
 }
 
 fn raw_feed(feed: model::Feed) -> RawFeed {
@@ -125,6 +207,30 @@ mod tests {
         assert_eq!(feed.format, "JSON Feed");
         assert_eq!(feed.items[0].content_html.as_deref(), Some("<p>Hi</p>"));
         assert!(feed.items[0].published.is_some());
+    }
+
+    #[test]
+    fn doctype_is_dropped_and_entities_are_never_expanded() {
+        let xml = r#"<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">
+            <!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+            <rss version="2.0"><channel><title>T</title><item><title>Safe</title><link>https://a/1</link></item></channel></rss>"#;
+        let feed = extract(xml.as_bytes()).unwrap();
+        assert_eq!(feed.items[0].title.as_deref(), Some("Safe"));
+        let with_refs = xml.replace("<title>Safe</title>", "<title>&b;&xxe;</title>");
+        if let Ok(feed) = extract(with_refs.as_bytes()) {
+            let title = feed.items[0].title.clone().unwrap_or_default();
+            assert!(!title.contains("aaaa") && !title.contains("root:"), "{title}");
+        }
+    }
+
+    #[test]
+    fn rss_without_version_is_read_as_rss2() {
+        let xml = "<!-- a comment --><rss xmlns:itunes=\"http://www.itunes.com/DTDs/Podcast-1.0.dtd\"><channel><item><title>x</title></item></channel></rss>";
+        assert_eq!(extract(xml.as_bytes()).unwrap().items.len(), 1);
+        for version in ["0.93", "0.94", "2.01"] {
+            let xml = format!("<rss version='{version}'><channel><item><title>x</title></item></channel></rss>");
+            assert_eq!(extract(xml.as_bytes()).unwrap().items.len(), 1, "{version}");
+        }
     }
 
     #[test]

@@ -47,4 +47,6 @@ pub struct RawItem {
 pub enum ExtractError {
     #[error("not a feed (RSS, Atom or JSON Feed): {0}")]
     NotAFeed(String),
+    #[error("the feed parser crashed on this document (malformed XML)")]
+    ParserPanicked,
 }

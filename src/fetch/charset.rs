@@ -10,19 +10,56 @@ use encoding_rs::{Encoding, UTF_8};
 /// Returns `body` as UTF-8. Bytes that are invalid in the chosen charset
 /// become U+FFFD rather than failing the whole document.
 pub fn to_utf8(body: Vec<u8>, content_type: Option<&str>) -> Vec<u8> {
-    let (encoding, bom_len) = match Encoding::for_bom(&body) {
+    if let Some(text) = utf32(&body) {
+        return relabel_prolog(text).into_bytes();
+    }
+    let sniffed = match body.get(..4) {
+        // XML 1.0 Appendix F: "<?" in UTF-16 without a byte-order mark.
+        Some([0x00, 0x3C, 0x00, 0x3F]) => Some((encoding_rs::UTF_16BE, 0)),
+        Some([0x3C, 0x00, 0x3F, 0x00]) => Some((encoding_rs::UTF_16LE, 0)),
+        _ => None,
+    };
+    let (encoding, bom_len) = match Encoding::for_bom(&body).or(sniffed) {
         Some((enc, len)) => (enc, len),
         None => (declared(&body, content_type).unwrap_or(UTF_8), 0),
     };
     let text = &body[bom_len..];
-    if encoding == UTF_8 {
-        if std::str::from_utf8(text).is_ok() {
+    let decoded = if encoding == UTF_8 {
+        if std::str::from_utf8(text).is_ok() && !declares_other_encoding(text) {
             return if bom_len == 0 { body } else { text.to_vec() };
         }
-        return String::from_utf8_lossy(text).into_owned().into_bytes();
-    }
-    let (decoded, _) = encoding.decode_without_bom_handling(text);
-    relabel_prolog(decoded.into_owned()).into_bytes()
+        String::from_utf8_lossy(text).into_owned()
+    } else {
+        encoding.decode_without_bom_handling(text).0.into_owned()
+    };
+    // The result is UTF-8 whatever the document said: the prolog must agree,
+    // or the XML parser would decode it a second time.
+    relabel_prolog(decoded).into_bytes()
+}
+
+/// UTF-32 (which encoding_rs does not cover), by BOM or by "<" in the
+/// first four bytes; `None` when the body is not UTF-32.
+fn utf32(body: &[u8]) -> Option<String> {
+    let (big_endian, skip) = match body.get(..4)? {
+        [0x00, 0x00, 0xFE, 0xFF] => (true, 4),
+        [0xFF, 0xFE, 0x00, 0x00] => (false, 4),
+        [0x00, 0x00, 0x00, 0x3C] => (true, 0),
+        [0x3C, 0x00, 0x00, 0x00] => (false, 0),
+        _ => return None,
+    };
+    let chars = body[skip..].chunks(4).map(|c| {
+        let mut unit = [0u8; 4];
+        unit[..c.len()].copy_from_slice(c);
+        let n = if big_endian { u32::from_be_bytes(unit) } else { u32::from_le_bytes(unit) };
+        char::from_u32(n).unwrap_or(char::REPLACEMENT_CHARACTER)
+    });
+    Some(chars.collect())
+}
+
+/// True when an XML prolog names an encoding other than UTF-8.
+fn declares_other_encoding(text: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&text[..text.len().min(256)]);
+    prolog_encoding(&head).is_some_and(|label| !label.eq_ignore_ascii_case("utf-8") && !label.eq_ignore_ascii_case("utf8"))
 }
 
 /// The charset the header or the document itself declares.
@@ -129,10 +166,37 @@ mod tests {
     }
 
     #[test]
+    fn utf16_and_utf32_without_bom_are_sniffed() {
+        let doc = "<?xml version=\"1.0\" encoding=\"utf-16\"?><t>Κόμμα</t>";
+        let be: Vec<u8> = doc.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
+        let le: Vec<u8> = doc.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        let want = doc.replace("utf-16", "utf-8");
+        assert_eq!(utf8(&be, None), want);
+        assert_eq!(utf8(&le, None), want);
+        let doc32 = doc.replace("utf-16", "utf-32");
+        let be32: Vec<u8> = doc32.chars().flat_map(|c| (c as u32).to_be_bytes()).collect();
+        let mut le32 = vec![0xFF, 0xFE, 0, 0];
+        le32.extend(doc32.chars().flat_map(|c| (c as u32).to_le_bytes()));
+        assert_eq!(utf8(&be32, None), want);
+        assert_eq!(utf8(&le32, None), want);
+    }
+
+    #[test]
     fn html_meta_charset_and_koi8() {
         // "Правда" in KOI8-R.
         let body = b"<html><head><meta charset=\"koi8-r\"></head><body>\xF0\xD2\xC1\xD7\xC4\xC1</body></html>";
         assert!(utf8(body, Some("text/html")).contains("Правда"));
+    }
+
+    #[test]
+    fn a_prolog_that_lies_about_utf8_text_is_relabelled() {
+        let body = "<?xml version=\"1.0\" encoding=\"windows-1252\"?><t>ação</t>";
+        assert_eq!(
+            utf8(body.as_bytes(), None),
+            "<?xml version=\"1.0\" encoding=\"windows-1252\"?><t>aÃ§Ã£o</t>".replace("windows-1252", "utf-8")
+        );
+        let honest = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><t>ação</t>";
+        assert_eq!(utf8(honest.as_bytes(), None), honest);
     }
 
     #[test]

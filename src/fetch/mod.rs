@@ -40,7 +40,9 @@ pub struct Fetched {
 #[derive(Debug)]
 pub enum FetchOutcome {
     /// 304: nothing changed since the validators we sent.
-    NotModified { validators: Validators },
+    NotModified {
+        validators: Validators,
+    },
     Fetched(Fetched),
 }
 
@@ -177,19 +179,27 @@ impl Fetcher {
     }
 }
 
-/// The error and its causes in one line ("error sending request: connection refused").
+/// The error's causes in one line ("dns error: ...: Name or service not
+/// known"), without reqwest's and hyper's wrappers, which only repeat the
+/// URL the report already names.
 fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
+    let mut parts: Vec<String> = Vec::new();
+    let mut cause: Option<&dyn std::error::Error> = Some(e);
     while let Some(c) = cause {
-        let c_text = c.to_string();
-        if !text.contains(&c_text) {
-            text.push_str(": ");
-            text.push_str(&c_text);
+        let text = c.to_string();
+        let wrapper = text.starts_with("error sending request")
+            || text.starts_with("client error (")
+            || text.starts_with("error decoding response body");
+        if !wrapper && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
         }
         cause = c.source();
     }
-    text
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
+    }
 }
 
 #[cfg(test)]

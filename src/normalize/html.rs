@@ -49,7 +49,8 @@ mod tests {
         ];
         for html in cases {
             let out = clean(html).to_ascii_lowercase();
-            for bad in ["<script", "onerror", "onload", "javascript:", "<iframe", "style=", "<form", "<object", "<embed", "<style", "data:"] {
+            for bad in ["<script", "onerror", "onload", "javascript:", "<iframe", "style=", "<form", "<object", "<embed", "<style", "data:"]
+            {
                 assert!(!out.contains(bad), "{html} -> {out}");
             }
         }
@@ -58,7 +59,10 @@ mod tests {
     #[test]
     fn relative_urls_become_absolute_and_links_get_rel() {
         let out = clean(r#"<p>See <a href="../y/">this</a> <img src="/img/a.jpg" alt="a"></p>"#);
-        assert_eq!(out, r#"<p>See <a href="https://www.kke.gr/articles/y/" rel="noopener noreferrer">this</a> <img src="https://www.kke.gr/img/a.jpg" alt="a"></p>"#);
+        assert_eq!(
+            out,
+            r#"<p>See <a href="https://www.kke.gr/articles/y/" rel="noopener noreferrer">this</a> <img src="https://www.kke.gr/img/a.jpg" alt="a"></p>"#
+        );
     }
 
     #[test]

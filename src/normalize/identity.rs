@@ -160,7 +160,15 @@ mod tests {
 
     #[test]
     fn scheme_detection() {
-        for (id, want) in [("https://a/?p=1", true), ("urn:uuid:1", true), ("tag:a,2020:x", true), ("12", false), ("a:", false), ("1x:y", false), ("C:\\x", false)] {
+        for (id, want) in [
+            ("https://a/?p=1", true),
+            ("urn:uuid:1", true),
+            ("tag:a,2020:x", true),
+            ("12", false),
+            ("a:", false),
+            ("1x:y", false),
+            ("C:\\x", false),
+        ] {
             assert_eq!(has_scheme(id), want, "{id}");
         }
     }

@@ -96,7 +96,8 @@ pub fn normalize(party: &Party, source: &Source, feed: &RawFeed, item: &RawItem,
     };
     let updated = item.updated.filter(|d| *d <= now + FUTURE_SLACK && *d >= published).unwrap_or(published);
 
-    let identity = identity::identify(&party.id, &source.id, item.id.as_deref(), link.as_deref(), &title, summary.as_deref(), content.as_deref());
+    let identity =
+        identity::identify(&party.id, &source.id, item.id.as_deref(), link.as_deref(), &title, summary.as_deref(), content.as_deref());
     let content_hash = identity::content_hash(&title, link.as_deref(), summary.as_deref(), content.as_deref());
     Ok(Entry {
         atom_id: identity.atom_id(),

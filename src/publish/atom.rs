@@ -47,11 +47,12 @@ pub fn render(config: &Config, scope: Scope<'_>, entries: &[Entry], empty_update
         id: self_url.clone(),
         updated: fixed(updated),
         authors: vec![Person { name: "Plenum".into(), uri: Some(base.to_string()), ..Person::default() }],
-        generator: Some(Generator { value: "Plenum".into(), uri: Some(env!("CARGO_PKG_REPOSITORY").into()), version: Some(env!("CARGO_PKG_VERSION").into()) }),
-        links: vec![
-            link(&self_url, "self", Some("application/atom+xml")),
-            link(&alternate, "alternate", Some("text/html")),
-        ],
+        generator: Some(Generator {
+            value: "Plenum".into(),
+            uri: Some(env!("CARGO_PKG_REPOSITORY").into()),
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+        }),
+        links: vec![link(&self_url, "self", Some("application/atom+xml")), link(&alternate, "alternate", Some("text/html"))],
         subtitle: Some(Text::plain(subtitle)),
         entries: entries.iter().map(|e| entry(config, e)).collect(),
         lang,

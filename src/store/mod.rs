@@ -39,7 +39,9 @@ pub enum Upsert {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("the store at {path} is in use by another Plenum process (is the daemon running? stop it, or use the running daemon); {cause}")]
+    #[error(
+        "the store at {path} is in use by another Plenum process (is the daemon running? stop it, or use the running daemon); {cause}"
+    )]
     Locked { path: PathBuf, cause: String },
     #[error("cannot open the store at {path}: {cause}. If it is damaged, move it aside and restore from a backup")]
     Open { path: PathBuf, cause: String },
@@ -84,7 +86,11 @@ impl Store {
         };
         match store.meta.get("schema_version")? {
             Some(v) => {
-                let found = u32::from_be_bytes(v.as_ref().try_into().map_err(|_| StoreError::Corrupt { what: "schema_version".into(), cause: "not 4 bytes".into() })?);
+                let found = u32::from_be_bytes(
+                    v.as_ref()
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt { what: "schema_version".into(), cause: "not 4 bytes".into() })?,
+                );
                 if found > SCHEMA_VERSION {
                     return Err(StoreError::TooNew { path: dir.to_path_buf(), found });
                 }
@@ -130,16 +136,17 @@ impl Store {
         let value = serde_json::to_vec(&entry).map_err(|e| StoreError::Corrupt { what: entry.key.to_string(), cause: e.to_string() })?;
         let old_index = old.as_ref().map(|o| (time_key(o), party_key(o)));
         let new_index = (time_key(&entry), party_key(&entry));
-        let result: Result<(), TransactionError<()>> = (&self.entries, &self.by_time, &self.by_party).transaction(|(entries, by_time, by_party)| {
-            if let Some((t, p)) = &old_index {
-                by_time.remove(t.as_slice())?;
-                by_party.remove(p.as_slice())?;
-            }
-            entries.insert(key.as_slice(), value.as_slice())?;
-            by_time.insert(new_index.0.as_slice(), &[])?;
-            by_party.insert(new_index.1.as_slice(), &[])?;
-            Ok::<(), ConflictableTransactionError<()>>(())
-        });
+        let result: Result<(), TransactionError<()>> =
+            (&self.entries, &self.by_time, &self.by_party).transaction(|(entries, by_time, by_party)| {
+                if let Some((t, p)) = &old_index {
+                    by_time.remove(t.as_slice())?;
+                    by_party.remove(p.as_slice())?;
+                }
+                entries.insert(key.as_slice(), value.as_slice())?;
+                by_time.insert(new_index.0.as_slice(), &[])?;
+                by_party.insert(new_index.1.as_slice(), &[])?;
+                Ok::<(), ConflictableTransactionError<()>>(())
+            });
         result.map_err(|e| match e {
             TransactionError::Storage(e) => StoreError::Io(e),
             TransactionError::Abort(()) => StoreError::Corrupt { what: "transaction".into(), cause: "aborted".into() },

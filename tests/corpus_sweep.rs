@@ -1,0 +1,121 @@
+//! Every file of the shared real-world corpus through extract → normalize →
+//! render: nothing panics, every rendered feed is well-formed, and a file
+//! that is not a feed is reported as such.
+
+use std::path::{Path, PathBuf};
+
+use plenum::config::{Config, DaemonConfig, Party, PartyId, Source, SourceId, SourceKind};
+use plenum::extract::feed::extract;
+use plenum::normalize::{normalize, now};
+use plenum::publish::atom::{render, Scope};
+use url::Url;
+
+fn corpus() -> PathBuf {
+    std::env::var_os("PLENUM_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+        .join("corpus")
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files(&path, out);
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("xml" | "json" | "rdf" | "atom" | "rss"))
+            && !path.to_string_lossy().ends_with(".serde.json")
+        {
+            out.push(path);
+        }
+    }
+}
+
+fn config(dir: &Path) -> (Config, Party, Source) {
+    let party_id = PartyId::parse("corpus").unwrap();
+    let url = Url::parse("http://127.0.0.1/feed.xml").unwrap();
+    let source = Source {
+        id: SourceId::new(&party_id, "feed"),
+        party: party_id.clone(),
+        kind: SourceKind::Feed,
+        url,
+        schedule: None,
+        enabled: true,
+    };
+    let party = Party {
+        id: party_id,
+        name: "Corpus".into(),
+        abbreviation: "C".into(),
+        country: "GR".into(),
+        languages: vec!["en".into()],
+        homepage: Url::parse("https://example.org/").unwrap(),
+        sources: vec![source.clone()],
+    };
+    let daemon = DaemonConfig {
+        data_dir: dir.join("data"),
+        output_dir: dir.join("public"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        base_url: Url::parse("http://127.0.0.1:8080/").unwrap(),
+        schedule: "0 */30 * * * *".into(),
+        feed_size: 100,
+        title: "t".into(),
+        contact: None,
+        max_body_bytes: 1 << 24,
+        timeout: std::time::Duration::from_secs(5),
+        connect_timeout: std::time::Duration::from_secs(5),
+        concurrency: 1,
+        jitter: std::time::Duration::ZERO,
+    };
+    (Config { path: dir.join("plenum.toml"), daemon, parties: vec![party.clone()] }, party, source)
+}
+
+#[test]
+fn every_corpus_file_goes_through_without_panic() {
+    let root = corpus();
+    let mut paths = Vec::new();
+    files(&root, &mut paths);
+    assert!(paths.len() > 1000, "expected the shared corpus at {} (set PLENUM_SHARED), found {} files", root.display(), paths.len());
+    let dir = tempfile::tempdir().unwrap();
+    let (config, party, source) = config(dir.path());
+    let (mut with_entries, mut empty, mut rejected, mut entries) = (0, 0, 0, 0);
+    let mut real_world_rejected = Vec::new();
+    for path in &paths {
+        let bytes = std::fs::read(path).unwrap();
+        let body = plenum::fetch::charset::to_utf8(bytes, None);
+        let feed = match extract(&body) {
+            Ok(feed) => feed,
+            Err(e) => {
+                if std::env::var_os("SWEEP_VERBOSE").is_some() {
+                    eprintln!("rejected {}: {e}", path.display());
+                }
+                rejected += 1;
+                let p = path.to_string_lossy();
+                if p.contains("feed-rs/fixture/") && !p.contains("/fixture/xml/") && !p.ends_with("rss_2.0_invalid_1.xml") {
+                    real_world_rejected.push(p.into_owned());
+                }
+                continue;
+            }
+        };
+        let normalized: Vec<_> =
+            feed.items.iter().filter_map(|item| normalize(&party, &source, &feed, item, &source.url, now()).ok()).collect();
+        if normalized.is_empty() {
+            if std::env::var_os("SWEEP_VERBOSE").is_some() {
+                eprintln!("no entries {}: {} items", path.display(), feed.items.len());
+            }
+            empty += 1;
+        } else {
+            with_entries += 1;
+        }
+        entries += normalized.len();
+        let doc = render(&config, Scope::Merged, &normalized, now()).unwrap();
+        let text = std::str::from_utf8(&doc.bytes).unwrap();
+        assert!(feed_rs::parser::parse(text.as_bytes()).is_ok(), "{}: rendered Atom does not parse", path.display());
+    }
+    eprintln!("corpus sweep: {} files, {with_entries} with entries ({entries} entries), {empty} feeds without entries, {rejected} not read as feeds", paths.len());
+    assert_eq!(with_entries + empty + rejected, paths.len());
+    // feed-rs's fixtures are real feeds (BBC, Spiegel, YouTube, ...): every one must be read.
+    assert!(real_world_rejected.is_empty(), "real-world feeds rejected: {real_world_rejected:#?}");
+    // Regression guards at the level reached on 2026-11-22 (190 files with 232 entries, 90 rejected).
+    assert!(with_entries >= 190 && entries >= 232, "fewer files yield entries than before: {with_entries} files, {entries} entries");
+    assert!(rejected <= 90, "more files rejected than before: {rejected}");
+}
