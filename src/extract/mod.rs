@@ -4,6 +4,7 @@
 //! relative, text may carry markup); [`crate::normalize`] makes entries of
 //! them. `feed` reads RSS 0.9x/1.0/2.0, Atom and JSON Feed with feed-rs.
 
+pub mod date;
 pub mod feed;
 
 use chrono::{DateTime, Utc};

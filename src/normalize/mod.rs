@@ -10,6 +10,7 @@
 pub mod html;
 pub mod identity;
 pub mod text;
+pub mod canonical;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,1 @@
+//! Dates as party sites print them (being written).
