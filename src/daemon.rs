@@ -43,6 +43,54 @@ pub enum DaemonError {
     Listen { addr: String, cause: String },
     #[error("scheduler: {0}")]
     Schedule(String),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Source(String),
+}
+
+/// What `test-source` found: the source, the exchange, and what was read.
+pub struct SourceTest {
+    pub party: Party,
+    pub source: Source,
+    pub http: u16,
+    pub bytes: usize,
+    pub content_type: Option<String>,
+    pub reading: poll::Reading,
+    pub elapsed: Duration,
+}
+
+/// `plenum test-source`: fetches one source once and reads it, storing
+/// nothing, so an operator can write and check selectors. `which` is the
+/// source's number within the party (1-based, as `list` shows them) or its id.
+pub async fn test_source(config: &Config, party_id: &str, which: Option<&str>) -> Result<SourceTest, DaemonError> {
+    let party = config.party(party_id).ok_or_else(|| {
+        let ids: Vec<&str> = config.parties.iter().map(|p| p.id.as_str()).collect();
+        DaemonError::Usage(format!("no party `{party_id}` in {}; parties: {}", config.path.display(), ids.join(", ")))
+    })?;
+    let source = match which {
+        None => party.sources.first(),
+        Some(w) => match w.parse::<usize>() {
+            Ok(n) => n.checked_sub(1).and_then(|i| party.sources.get(i)),
+            Err(_) => party.sources.iter().find(|s| s.id.as_str() == w || s.id.as_str() == format!("{party_id}/{w}")),
+        },
+    }
+    .ok_or_else(|| {
+        let list: Vec<String> = party.sources.iter().enumerate().map(|(i, s)| format!("{} = {} ({})", i + 1, s.id, s.url)).collect();
+        DaemonError::Usage(format!("party `{party_id}` has no source `{}`; its sources: {}", which.unwrap_or("1"), list.join("; ")))
+    })?;
+    let fetcher = fetcher(config)?;
+    let started = std::time::Instant::now();
+    let fetched = match fetcher.get(&source.url, &Default::default()).await {
+        Ok(crate::fetch::FetchOutcome::Fetched(f)) => f,
+        Ok(crate::fetch::FetchOutcome::NotModified { .. }) => {
+            return Err(DaemonError::Source("the server answered 304 Not Modified to a plain GET".into()))
+        }
+        Err(e) => return Err(DaemonError::Source(format!("{}: {e}", source.url))),
+    };
+    let (http, bytes, content_type) = (fetched.status, fetched.body.len(), fetched.content_type.clone());
+    let reading = poll::read(&fetcher, party, source, fetched, true, &|_| false).await.map_err(DaemonError::Source)?;
+    Ok(SourceTest { party: party.clone(), source: source.clone(), http, bytes, content_type, reading, elapsed: started.elapsed() })
 }
 
 fn fetcher(config: &Config) -> Result<Fetcher, FetchError> {

@@ -37,6 +37,16 @@ enum Command {
     CheckConfig,
     /// List parties and sources with their state.
     List,
+    /// Fetch one source once and show what Plenum would read from it; stores nothing.
+    ///
+    /// This is how to write selectors for a new html source: edit the config,
+    /// run test-source, read the items, dates and warnings, repeat.
+    TestSource {
+        /// The party's id.
+        party: String,
+        /// Which of its sources: its number (1-based, as `list` shows) or its id. Default: the first.
+        source: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -62,6 +72,18 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::List => list(&config),
+        Command::TestSource { party, source } => with_runtime(|| async {
+            match daemon::test_source(&config, &party, source.as_deref()).await {
+                Ok(test) => {
+                    print_source_test(&test);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("plenum: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }),
         Command::PollOnce => with_runtime(|| async {
             match daemon::poll_once(config).await {
                 Ok(reports) => {
@@ -102,6 +124,55 @@ where
     }
 }
 
+fn print_source_test(test: &daemon::SourceTest) {
+    let r = &test.reading;
+    println!("{}, {} source {}: {}", test.party.display_name(), test.source.kind, test.source.id, test.source.url);
+    println!(
+        "HTTP {} · {} bytes · {} · {} in {} ms",
+        test.http,
+        test.bytes,
+        test.content_type.as_deref().unwrap_or("no content type"),
+        match r.pages {
+            1 => "1 page".to_string(),
+            n => format!("{n} pages"),
+        },
+        test.elapsed.as_millis()
+    );
+    println!(
+        "read as {}: {} items{}",
+        r.feed.format,
+        r.feed.items.len(),
+        if r.details > 0 { format!(", {} article pages fetched", r.details) } else { String::new() }
+    );
+    println!();
+    for (i, item) in r.feed.items.iter().enumerate() {
+        println!("{:>3}. {}", i + 1, item.title.as_deref().map(|t| t.trim()).unwrap_or("(no title)"));
+        println!("     link: {}", item.link.as_deref().unwrap_or("(none)"));
+        match (item.published.or(item.updated), &item.date_note) {
+            (Some(at), Some(note)) => println!("     date: {} ({note})", at.format("%Y-%m-%d %H:%M UTC")),
+            (Some(at), None) => println!("     date: {}", at.format("%Y-%m-%d %H:%M UTC")),
+            (None, Some(note)) => println!("     date: none, would use first-seen time ({note})"),
+            (None, None) => println!("     date: none, would use first-seen time"),
+        }
+        if let Some(summary) = item.summary_html.as_deref().or(item.content_html.as_deref()) {
+            let text = plenum::normalize::text::from_html(summary);
+            println!("     summary: {}", plenum::normalize::text::truncate_words(&text, 100));
+        }
+    }
+    let dated = r.feed.items.iter().filter(|i| i.published.or(i.updated).is_some()).count();
+    println!();
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    println!(
+        "{}, {dated} with dates, {} unreadable, {}",
+        plural(r.feed.items.len(), "item"),
+        plural(r.dates_unreadable, "date"),
+        plural(r.warnings.len(), "warning")
+    );
+    for warning in &r.warnings {
+        println!("warning: {warning}");
+    }
+}
+
 fn list(config: &Config) -> ExitCode {
     let store = match Store::open(&config.daemon.data_dir) {
         Ok(store) => store,
@@ -130,6 +201,13 @@ fn list(config: &Config) -> ExitCode {
                 state.entries_added,
                 source.url
             );
+            if state.dates_unreadable > 0 {
+                let n = state.dates_unreadable;
+                println!(
+                    "      {n} date{} unreadable at the last read: those entries are dated by first sight",
+                    if n == 1 { "" } else { "s" }
+                );
+            }
             if let Some(error) = &state.last_error {
                 println!("      last error: {error} ({} in a row)", state.consecutive_failures);
             }

@@ -9,10 +9,10 @@ use chrono::Utc;
 use tracing::{info, warn, Instrument};
 
 use crate::config::{Party, Source};
-use crate::extract;
-use crate::fetch::{FetchOutcome, Fetcher};
-use crate::normalize;
-use crate::store::{PollStatus, SourceState, Store, Upsert};
+use crate::extract::{self, RawFeed};
+use crate::fetch::{FetchOutcome, Fetched, Fetcher};
+use crate::normalize::{self, EntryKey};
+use crate::store::{Matched, PollStatus, SourceState, Store, Upsert};
 
 /// What one poll did; printed by `poll-once`, logged by the daemon.
 #[derive(Debug, Clone)]
@@ -28,6 +28,8 @@ pub struct PollReport {
     pub updated: usize,
     /// Items dated by first-seen time because they had no usable date.
     pub dates_guessed: usize,
+    /// Items of a web page whose printed date could not be read.
+    pub dates_unreadable: usize,
     pub error: Option<String>,
     pub elapsed: Duration,
 }
@@ -52,6 +54,9 @@ impl PollReport {
             self.updated,
             self.url
         );
+        if self.dates_unreadable > 0 {
+            let _ = write!(line, " dates_unreadable={}", self.dates_unreadable);
+        }
         if let Some(error) = &self.error {
             let _ = write!(line, " error=\"{}\"", error.replace('\\', "\\\\").replace('"', "\\\""));
         }
@@ -83,6 +88,7 @@ pub async fn poll_source(fetcher: &Fetcher, store: &Store, party: &Party, source
             new: 0,
             updated: 0,
             dates_guessed: 0,
+            dates_unreadable: 0,
             error: None,
             elapsed: Duration::ZERO,
         };
@@ -158,44 +164,209 @@ async fn run(
         state.validators = fetched.validators;
         return Ok(());
     }
+    let validators = fetched.validators.clone();
+    let first_poll = state.last_success.is_none();
+    let known = |key: &EntryKey| store.get(key).ok().flatten().is_some();
+    let reading = read(fetcher, party, source, fetched, first_poll, &known).await?;
+    for warning in &reading.warnings {
+        warn!("{warning}");
+    }
 
-    // Parsing and storing are CPU and disk work: keep them off the reactor.
+    // Normalizing and storing are CPU and disk work: keep them off the reactor.
     let (store, party, source) = (store.clone(), party.clone(), source.clone());
-    let body = fetched.body;
-    let base = fetched.final_url;
-    let outcome = tokio::task::spawn_blocking(move || -> Result<(usize, usize, usize, usize, &'static str), String> {
-        let feed = extract::feed::extract(&body).map_err(|e| e.to_string())?;
+    let feed = reading.feed;
+    let outcome = tokio::task::spawn_blocking(move || -> Result<(usize, usize, usize, usize, usize, &'static str), String> {
         let now = crate::normalize::now();
-        let (mut new, mut updated, mut guessed) = (0, 0, 0);
-        for item in &feed.items {
-            let entry = match normalize::normalize(&party, &source, &feed, item, &base, now) {
-                Ok(entry) => entry,
+        let entries: Vec<_> = feed
+            .items
+            .iter()
+            .filter_map(|item| match normalize::normalize(&party, &source, &feed, item, &source.url, now) {
+                Ok(entry) => Some(entry),
                 Err(skip) => {
                     warn!(source = %source.id, title = ?item.title, link = ?item.link, "item skipped: {skip}");
-                    continue;
+                    None
                 }
-            };
+            })
+            .collect();
+        let specific: std::collections::HashSet<String> = specific_links(&party, &feed, &entries).into_iter().map(str::to_string).collect();
+        let (mut new, mut updated, mut guessed, mut rotated) = (0, 0, 0, 0);
+        for entry in entries {
             guessed += usize::from(entry.date_guessed);
-            match store.upsert(entry, now).map_err(|e| format!("cannot store entries: {e}"))? {
+            let by_link = entry.canonical_link.as_ref().is_some_and(|l| specific.contains(l.as_str()));
+            let (outcome, matched) = store.upsert(entry, now, by_link).map_err(|e| format!("cannot store entries: {e}"))?;
+            rotated += usize::from(matched == Matched::LinkSameSource);
+            match outcome {
                 Upsert::New => new += 1,
                 Upsert::Updated => updated += 1,
                 Upsert::Unchanged => {}
             }
         }
-        Ok((feed.items.len(), new, updated, guessed, feed.format))
+        Ok((feed.items.len(), new, updated, guessed, rotated, feed.format))
     })
     .await
     .map_err(|e| format!("reading the document failed: {e}"))?;
-    let (seen, new, updated, guessed, format) = outcome?;
+    let (seen, new, updated, guessed, rotated, format) = outcome?;
+    if rotated > 0 && !state.id_rotation_seen {
+        // Said once per source: it will keep happening on every poll.
+        warn!(
+            items = rotated,
+            "this source changed the ids of items whose link stayed the same; they are matched by link, not stored twice"
+        );
+        state.id_rotation_seen = true;
+    }
     report.status = PollStatus::Ok;
     report.seen = seen;
     report.new = new;
     report.updated = updated;
     report.dates_guessed = guessed;
-    state.validators = fetched.validators;
+    report.dates_unreadable = reading.dates_unreadable;
+    state.validators = validators;
     state.body_hash = Some(body_hash);
     state.items_last_seen = seen as u64;
     state.dates_guessed = guessed as u64;
+    state.dates_unreadable = reading.dates_unreadable as u64;
     state.format = Some(format.to_string());
     Ok(())
+}
+
+/// The canonical links of `entries` that name one article: links that appear
+/// once in the document and are not the party's homepage or the feed's site
+/// (feeds that give every item the homepage as its link exist).
+fn specific_links<'a>(party: &Party, feed: &RawFeed, entries: &'a [normalize::Entry]) -> std::collections::HashSet<&'a str> {
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for link in entries.iter().filter_map(|e| e.canonical_link.as_deref()) {
+        *counts.entry(link).or_default() += 1;
+    }
+    let general: Vec<String> = [Some(party.homepage.as_str()), feed.link.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter_map(normalize::canonical::canonical_url)
+        .map(|c| c.to_string())
+        .collect();
+    counts.into_iter().filter(|(link, n)| *n == 1 && !general.iter().any(|g| g == link)).map(|(link, _)| link).collect()
+}
+
+/// Detail pages fetched per poll at most, so a first poll stays polite.
+const DETAIL_LIMIT: usize = 20;
+/// Gap between two detail-page requests of one source.
+const DETAIL_GAP: Duration = Duration::from_secs(1);
+
+/// A source's document read into raw items.
+#[derive(Debug, Default)]
+pub struct Reading {
+    pub feed: RawFeed,
+    /// What was skipped or could not be read, in words.
+    pub warnings: Vec<String>,
+    /// Items whose date was expected (a `date` selector) or printed but not read.
+    pub dates_unreadable: usize,
+    /// Listing pages read (html sources follow `next_page` on their first poll).
+    pub pages: usize,
+    /// Article pages fetched for dates and summaries.
+    pub details: usize,
+}
+
+/// Reads a fetched document of `source`: a feed, or an html listing (with
+/// its next pages on the first poll, and the pages of new items that lack
+/// a date or summary when `detail` is on). `known` says whether an entry is
+/// already stored, so only new items cost a detail fetch.
+pub async fn read(
+    fetcher: &Fetcher,
+    party: &Party,
+    source: &Source,
+    fetched: Fetched,
+    first_poll: bool,
+    known: &(dyn Fn(&EntryKey) -> bool + Sync),
+) -> Result<Reading, String> {
+    let Some(rules) = source.html.clone() else {
+        let body = fetched.body;
+        let feed = tokio::task::spawn_blocking(move || extract::feed::extract(&body))
+            .await
+            .map_err(|e| format!("reading the document failed: {e}"))?
+            .map_err(|e| e.to_string())?;
+        return Ok(Reading { feed, pages: 1, ..Reading::default() });
+    };
+    let lang = source.date_language(party).map(str::to_string);
+    let mut reading = Reading::default();
+    let mut next = Some(fetched);
+    let max_pages = if first_poll { rules.pages as usize } else { 1 };
+    while let Some(page) = next.take() {
+        let (rules_c, lang_c) = (rules.clone(), lang.clone());
+        let url = page.final_url.clone();
+        let parsed = tokio::task::spawn_blocking(move || {
+            let body = String::from_utf8_lossy(&page.body).into_owned();
+            extract::html::extract(&body, &page.final_url, &rules_c, lang_c.as_deref(), Utc::now())
+        })
+        .await
+        .map_err(|e| format!("reading the page failed: {e}"))?;
+        reading.pages += 1;
+        let page_no = reading.pages;
+        reading.warnings.extend(parsed.warnings.into_iter().map(|w| if page_no > 1 { format!("page {page_no}: {w}") } else { w }));
+        if page_no == 1 {
+            reading.feed = RawFeed { items: Vec::new(), ..parsed.feed.clone() };
+        }
+        reading.feed.items.extend(parsed.feed.items);
+        if page_no >= max_pages {
+            break;
+        }
+        if let Some(next_url) = parsed.next_page.filter(|n| *n != url) {
+            match fetcher.get(&next_url, &Default::default()).await {
+                Ok(FetchOutcome::Fetched(f)) => next = Some(f),
+                Ok(FetchOutcome::NotModified { .. }) => {}
+                Err(e) => reading.warnings.push(format!("next page {next_url}: {e}")),
+            }
+        }
+    }
+    if rules.detail {
+        fetch_details(fetcher, party, source, &mut reading, known).await;
+    }
+    reading.dates_unreadable = reading.feed.items.iter().filter(|i| i.published.is_none() && i.date_note.is_some()).count();
+    Ok(reading)
+}
+
+/// Fills in dates and summaries of new items from their own pages.
+async fn fetch_details(
+    fetcher: &Fetcher,
+    party: &Party,
+    source: &Source,
+    reading: &mut Reading,
+    known: &(dyn Fn(&EntryKey) -> bool + Sync),
+) {
+    let mut budget = DETAIL_LIMIT;
+    for item in reading.feed.items.iter_mut() {
+        if item.published.is_some() && item.summary_html.is_some() {
+            continue;
+        }
+        let Some(link) = item.link.clone() else { continue };
+        let key = normalize::identity::identify(&party.id, &source.id, None, Some(&link), "", None, None).key;
+        if known(&key) {
+            continue;
+        }
+        if budget == 0 {
+            reading.warnings.push(format!("more than {DETAIL_LIMIT} new items lack a date or summary; the rest are read on later polls"));
+            break;
+        }
+        if budget < DETAIL_LIMIT {
+            tokio::time::sleep(DETAIL_GAP).await;
+        }
+        budget -= 1;
+        let Ok(url) = url::Url::parse(&link) else { continue };
+        match fetcher.get(&url, &Default::default()).await {
+            Ok(FetchOutcome::Fetched(page)) => {
+                reading.details += 1;
+                let body = String::from_utf8_lossy(&page.body).into_owned();
+                let detail = tokio::task::spawn_blocking(move || extract::html::detail(&body)).await.unwrap_or_default();
+                if item.published.is_none() {
+                    if let Some(at) = detail.published {
+                        item.published = Some(at);
+                        item.date_note = Some("from the article page's metadata".into());
+                    }
+                }
+                if item.summary_html.is_none() {
+                    item.summary_html = detail.summary;
+                }
+            }
+            Ok(FetchOutcome::NotModified { .. }) => {}
+            Err(e) => reading.warnings.push(format!("detail page {link}: {e}")),
+        }
+    }
 }

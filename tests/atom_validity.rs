@@ -38,13 +38,10 @@ fn schema_dir() -> PathBuf {
 /// Runs a validator; `Err` carries its complaint. A validator that is not
 /// installed panics with the install hint.
 fn run_validator(program: &str, args: &[&Path]) -> std::process::Output {
-    Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| match e.kind() {
-            ErrorKind::NotFound => panic!("`{program}` is not installed; {INSTALL_HINT}"),
-            _ => panic!("cannot run `{program}`: {e}"),
-        })
+    Command::new(program).args(args).output().unwrap_or_else(|e| match e.kind() {
+        ErrorKind::NotFound => panic!("`{program}` is not installed; {INSTALL_HINT}"),
+        _ => panic!("cannot run `{program}`: {e}"),
+    })
 }
 
 /// Every complaint about every document, keyed by document; empty when all
@@ -59,15 +56,9 @@ fn validate(documents: &[PathBuf]) -> Vec<(PathBuf, String)> {
         // "<file> validates" is a failure too (VALIDATORS.md, pitfall 2).
         let out = run_validator("xmllint", &[Path::new("--noout"), Path::new("--relaxng"), &rng, document]);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let noise: Vec<&str> = stderr
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.ends_with(" validates"))
-            .collect();
+        let noise: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty() && !l.ends_with(" validates")).collect();
         if !out.status.success() || !noise.is_empty() {
-            problems.push((
-                document.clone(),
-                format!("xmllint --relaxng atom.rng ({}):\n{stderr}", out.status),
-            ));
+            problems.push((document.clone(), format!("xmllint --relaxng atom.rng ({}):\n{stderr}", out.status)));
         }
         for problem in checks_no_schema_makes(document) {
             problems.push((document.clone(), problem));
@@ -81,11 +72,12 @@ fn validate(documents: &[PathBuf]) -> Vec<(PathBuf, String)> {
         let rules_path = schemas.join(rules);
         let mut args: Vec<&Path> = vec![&rules_path];
         args.extend(documents.iter().map(PathBuf::as_path));
-        if run_validator("jing", &args).status.success() {
+        let batch = run_validator("jing", &args);
+        if batch.status.success() {
             continue;
         }
         for document in documents {
-            let out = run_validator("jing", &[&rules_path, document]);
+            let out = if documents.len() == 1 { batch.clone() } else { run_validator("jing", &[&rules_path, document]) };
             if !out.status.success() {
                 problems.push((
                     document.clone(),
@@ -103,7 +95,8 @@ fn validate(documents: &[PathBuf]) -> Vec<(PathBuf, String)> {
 }
 
 /// What the schema files let through: duplicate entry ids, whitespace in
-/// ids, hrefs that are not absolute URLs.
+/// ids; and, stricter than RFC 4287 (which allows `xml:base`), Plenum's own
+/// rule that every href is an absolute URL.
 fn checks_no_schema_makes(document: &Path) -> Vec<String> {
     let xml = std::fs::read_to_string(document).unwrap_or_default();
     let feed = match xml.parse::<atom_syndication::Feed>() {
@@ -121,10 +114,7 @@ fn checks_no_schema_makes(document: &Path) -> Vec<String> {
             problems.push(format!("duplicate id: {id}"));
         }
     }
-    let links = feed
-        .links()
-        .iter()
-        .chain(feed.entries().iter().flat_map(|e| e.links()));
+    let links = feed.links().iter().chain(feed.entries().iter().flat_map(|e| e.links()));
     for link in links {
         if url::Url::parse(link.href()).is_err() || link.href().trim() != link.href() {
             problems.push(format!("link href is not an absolute URL: {:?}", link.href()));
@@ -135,10 +125,8 @@ fn checks_no_schema_makes(document: &Path) -> Vec<String> {
 
 /// Fails with every complaint about every document.
 fn assert_all_valid(documents: &[PathBuf]) {
-    let report: Vec<String> = validate(documents)
-        .iter()
-        .map(|(doc, problem)| format!("{} is not valid Atom: {problem}", doc.display()))
-        .collect();
+    let report: Vec<String> =
+        validate(documents).iter().map(|(doc, problem)| format!("{} is not valid Atom: {problem}", doc.display())).collect();
     assert!(report.is_empty(), "{}", report.join("\n\n"));
 }
 
@@ -152,10 +140,7 @@ fn merged_and_party_feeds_are_valid_atom() {
     let sandbox = Sandbox::new(&config_for(&parties));
 
     let lines = sandbox.poll_once();
-    assert!(
-        lines.iter().all(|l| l.get("status") == "ok"),
-        "every source should poll fine: {lines:#?}"
-    );
+    assert!(lines.iter().all(|l| l.get("status") == "ok"), "every source should poll fine: {lines:#?}");
 
     let mut documents = vec![sandbox.merged_feed_path()];
     documents.extend(parties.iter().map(|p| sandbox.party_feed_path(p.id)));
@@ -174,6 +159,7 @@ fn validation_rejects_invalid_atom() {
         let problems = validate(&[examples.join(invalid)]);
         assert!(!problems.is_empty(), "{invalid} should be rejected");
     }
-    let valid = [examples.join("valid-minimal.xml"), examples.join("valid-extensions.xml")];
-    assert_eq!(validate(&valid), vec![]);
+    // (Not valid-extensions.xml: its relative hrefs are valid Atom but not
+    // what Plenum publishes.)
+    assert_eq!(validate(&[examples.join("valid-minimal.xml")]), vec![]);
 }

@@ -66,16 +66,10 @@ fn assert_refused(run: &Run, file: &Path, line: usize, mentions: &[&str]) {
             })
         })
         .collect();
-    assert!(
-        !located.is_empty(),
-        "stderr should point at {prefix}<column>:\n{}",
-        run.describe()
-    );
+    assert!(!located.is_empty(), "stderr should point at {prefix}<column>:\n{}", run.describe());
     for word in mentions {
         assert!(
-            located
-                .iter()
-                .any(|l| l.to_lowercase().contains(&word.to_lowercase())),
+            located.iter().any(|l| l.to_lowercase().contains(&word.to_lowercase())),
             "the error at {prefix} should mention {word:?}:\n{}",
             run.describe()
         );
@@ -99,18 +93,11 @@ fn unknown_key_in_daemon_table_is_refused() {
 
 #[test]
 fn unknown_key_in_source_is_refused() {
-    let config = valid_config().replace(
-        "url = \"http://127.0.0.1:9/kke/feed.atom\"\n",
-        "url = \"http://127.0.0.1:9/kke/feed.atom\"\nrefresh_minutes = 5\n",
-    );
+    let config = valid_config()
+        .replace("url = \"http://127.0.0.1:9/kke/feed.atom\"\n", "url = \"http://127.0.0.1:9/kke/feed.atom\"\nrefresh_minutes = 5\n");
     let sandbox = Sandbox::new(&config);
     let run = sandbox.plenum(&["check-config"]);
-    assert_refused(
-        &run,
-        &sandbox.config,
-        line_of(&config, "refresh_minutes", 1),
-        &["refresh_minutes"],
-    );
+    assert_refused(&run, &sandbox.config, line_of(&config, "refresh_minutes", 1), &["refresh_minutes"]);
 }
 
 #[test]
@@ -126,20 +113,33 @@ fn duplicate_party_id_is_refused() {
     let config = valid_config().replace("id = \"kke\"", "id = \"pcp\"");
     let sandbox = Sandbox::new(&config);
     let run = sandbox.plenum(&["check-config"]);
-    assert_refused(
-        &run,
-        &sandbox.config,
-        line_of(&config, "id = \"pcp\"", 2),
-        &["party[1].id", "pcp"],
-    );
+    assert_refused(&run, &sandbox.config, line_of(&config, "id = \"pcp\"", 2), &["party[1].id", "pcp"]);
 }
 
 #[test]
-fn html_source_kind_is_refused() {
+fn html_source_without_selectors_is_refused_naming_what_is_missing() {
     let config = valid_config().replacen("kind = \"feed\"", "kind = \"html\"", 1);
     let sandbox = Sandbox::new(&config);
     let run = sandbox.plenum(&["check-config"]);
-    assert_refused(&run, &sandbox.config, line_of(&config, "kind = \"html\"", 1), &["kind", "html"]);
+    assert_refused(&run, &sandbox.config, line_of(&config, "kind = \"html\"", 1), &["item", "CSS selector"]);
+    assert!(run.stderr.contains(".title:") && run.stderr.contains(".link:"), "{}", run.stderr);
+}
+
+#[test]
+fn html_source_with_a_broken_selector_is_refused_at_its_line() {
+    let config = valid_config().replacen(
+        "kind = \"feed\"",
+        "kind = \"html\"\nitem = \"article\"\ntitle = \"h2 >> a[\"\nlink = \"h2 a\"\ndate_format = \"%Q\"",
+        1,
+    );
+    let sandbox = Sandbox::new(&config);
+    let run = sandbox.plenum(&["check-config"]);
+    assert_refused(&run, &sandbox.config, line_of(&config, "h2 >> a[", 1), &["title", "not a valid CSS selector"]);
+    assert!(run.stderr.contains("date_format"), "{}", run.stderr);
+    let fixed = config.replace("h2 >> a[", "h2 a").replace("%Q", "%d %B %Y");
+    sandbox.rewrite_config(&fixed);
+    let run = sandbox.plenum(&["check-config"]);
+    assert_eq!(run.code, Some(0), "{}", run.describe());
 }
 
 #[test]
@@ -154,11 +154,11 @@ fn bad_cron_schedule_is_refused() {
 fn bad_cron_schedule_on_a_source_is_refused() {
     let config = valid_config().replace(
         "url = \"http://127.0.0.1:9/kke/feed.atom\"\n",
-        "url = \"http://127.0.0.1:9/kke/feed.atom\"\nschedule = \"0 */99 * * * *\"\n",
+        "url = \"http://127.0.0.1:9/kke/feed.atom\"\nschedule = \"0 0 25 * * *\"\n",
     );
     let sandbox = Sandbox::new(&config);
     let run = sandbox.plenum(&["check-config"]);
-    assert_refused(&run, &sandbox.config, line_of(&config, "*/99", 1), &["schedule"]);
+    assert_refused(&run, &sandbox.config, line_of(&config, "0 0 25", 1), &["schedule"]);
 }
 
 #[test]
@@ -187,11 +187,7 @@ fn default_config_is_config_plenum_toml_in_the_working_directory() {
     std::fs::write(&config_path, valid_config().replace("id = \"pcp\"", "id = \"PCP!\"")).unwrap();
     let run = run_plenum(&["check-config"], dir.path());
     assert_eq!(run.code, Some(2), "{}", run.describe());
-    assert!(
-        run.stderr.contains("plenum.toml:"),
-        "the error names the default config file\n{}",
-        run.describe()
-    );
+    assert!(run.stderr.contains("plenum.toml:"), "the error names the default config file\n{}", run.describe());
 }
 
 #[test]
@@ -201,9 +197,5 @@ fn poll_once_refuses_a_broken_config_with_exit_2() {
     let run = sandbox.plenum(&["poll-once"]);
     assert_eq!(run.code, Some(2), "{}", run.describe());
     assert!(run.stderr.contains("feed_size"), "the error names the key\n{}", run.describe());
-    assert!(
-        run.stdout.trim().is_empty(),
-        "nothing was polled, so no report lines\n{}",
-        run.describe()
-    );
+    assert!(run.stdout.trim().is_empty(), "nothing was polled, so no report lines\n{}", run.describe());
 }

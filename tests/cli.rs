@@ -20,35 +20,23 @@ fn help_lists_the_commands_and_the_config_option() {
 fn version_prints_the_package_version() {
     let run = run_plenum(&["--version"], &std::env::temp_dir());
     assert_eq!(run.code, Some(0), "{}", run.describe());
-    assert!(
-        run.stdout.contains(env!("CARGO_PKG_VERSION")),
-        "--version should print {}\n{}",
-        env!("CARGO_PKG_VERSION"),
-        run.describe()
-    );
+    assert!(run.stdout.contains(env!("CARGO_PKG_VERSION")), "--version should print {}\n{}", env!("CARGO_PKG_VERSION"), run.describe());
 }
 
-/// The text of `list` about one source: from where it is named to where the
-/// next source is named, with URLs removed (so `127.0.0.1` or a port is not
-/// mistaken for a count).
+/// The words `list` prints about one source: its line, and the indented
+/// lines under it up to the next source, with URLs removed (so `127.0.0.1`
+/// or a port is not mistaken for a count).
 fn words_about(stdout: &str, source: &str, all_sources: &[&str]) -> Vec<String> {
-    let start = stdout
-        .find(source)
-        .unwrap_or_else(|| panic!("list does not show {source}:\n{stdout}"));
-    let after = start + source.len();
-    let end = all_sources
+    let lines: Vec<&str> = stdout.lines().collect();
+    let first = lines.iter().position(|l| l.contains(source)).unwrap_or_else(|| panic!("list does not show {source}:\n{stdout}"));
+    let mut block = vec![lines[first]];
+    block
+        .extend(lines[first + 1..].iter().take_while(|l| l.starts_with(char::is_whitespace) && !all_sources.iter().any(|s| l.contains(s))));
+    block
         .iter()
-        .filter_map(|other| stdout[after..].find(other).map(|i| after + i))
-        .min()
-        .unwrap_or(stdout.len());
-    stdout[after..end]
-        .split_whitespace()
+        .flat_map(|l| l.split_whitespace())
         .filter(|w| !w.contains("://"))
-        .flat_map(|w| {
-            w.split(|c: char| !(c.is_alphanumeric() || c == '-'))
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|w| w.split(|c: char| !(c.is_alphanumeric() || c == '-')).map(|w| w.trim_matches('-').to_string()).collect::<Vec<_>>())
         .filter(|w| !w.is_empty())
         .collect()
 }

@@ -41,6 +41,8 @@ fn config(dir: &Path) -> (Config, Party, Source) {
         url,
         schedule: None,
         enabled: true,
+        language: None,
+        html: None,
     };
     let party = Party {
         id: party_id,
@@ -107,7 +109,8 @@ fn every_corpus_file_goes_through_without_panic() {
             with_entries += 1;
         }
         entries += normalized.len();
-        let doc = render(&config, Scope::Merged, &normalized, now()).unwrap();
+        let stories = plenum::publish::merge_stories(&normalized, normalized.len());
+        let doc = render(&config, Scope::Merged, &stories, now()).unwrap();
         let text = std::str::from_utf8(&doc.bytes).unwrap();
         assert!(feed_rs::parser::parse(text.as_bytes()).is_ok(), "{}: rendered Atom does not parse", path.display());
     }

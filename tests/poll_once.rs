@@ -5,7 +5,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::atom::{self, entry_titled, links_with_rel, titles};
-use common::fixture_server::FixtureServer;
+use common::fixture_server::{read_fixture, FixtureServer};
 use common::logfmt::line_for;
 use common::parties::{self, config_for, serve_three_parties, sorted, Party};
 use common::plenum::Sandbox;
@@ -43,11 +43,7 @@ fn rss_atom_and_json_feed_sources_are_merged_and_split_per_party() {
     let ids: BTreeSet<&str> = merged.entries().iter().map(|e| e.id()).collect();
     assert_eq!(ids.len(), merged.entries().len(), "entry ids must be unique");
     for entry in merged.entries() {
-        assert!(
-            entry.id().starts_with("urn:uuid:"),
-            "entry id should be a urn:uuid: {}",
-            entry.id()
-        );
+        assert!(entry.id().starts_with("urn:uuid:"), "entry id should be a urn:uuid: {}", entry.id());
     }
 
     // In the merged feed each entry names the party it came from.
@@ -63,11 +59,7 @@ fn rss_atom_and_json_feed_sources_are_merged_and_split_per_party() {
     }
 
     // Per-party feeds hold only their own party's entries.
-    for (party, expected) in parties.iter().zip([
-        &parties::PCP_TITLES[..],
-        &parties::KKE_TITLES[..],
-        &parties::PCE_TITLES[..],
-    ]) {
+    for (party, expected) in parties.iter().zip([&parties::PCP_TITLES[..], &parties::KKE_TITLES[..], &parties::PCE_TITLES[..]]) {
         let feed = sandbox.party_feed(party.id);
         assert_eq!(titles(&feed), sorted(expected), "parties/{}.atom", party.id);
         assert_feed_links(&feed, &format!("parties/{}.atom", party.id));
@@ -82,26 +74,20 @@ fn rss_atom_and_json_feed_sources_are_merged_and_split_per_party() {
         assert_eq!(links_with_rel(entry.links(), "alternate"), vec![link], "{title}");
     }
     let salarios = entry_titled(&merged, parties::PCP_TITLES[0]);
-    assert_eq!(
-        salarios.published().map(|d| d.to_rfc3339()),
-        Some("2026-11-21T17:00:00+00:00".to_string()),
-        "published should be the RSS pubDate"
-    );
+    assert_eq!(salarios.published().map(|d| d.timestamp()), Some(timestamp("2026-11-21T17:00:00Z")), "published should be the RSS pubDate");
     let apergia = entry_titled(&merged, parties::KKE_TITLES[0]);
     assert_eq!(
         apergia.published().map(|d| d.timestamp()),
-        Some(chrono::DateTime::parse_from_rfc3339("2026-11-21T16:40:00+02:00").unwrap().timestamp()),
+        Some(timestamp("2026-11-21T16:40:00+02:00")),
         "published should be the Atom <published>"
     );
-    assert_eq!(
-        links_with_rel(apergia.links(), "alternate"),
-        vec!["https://www.kke.gr/article/anakoinosi-apergia-26-noemvri/"]
-    );
+    assert_eq!(links_with_rel(apergia.links(), "alternate"), vec!["https://www.kke.gr/article/anakoinosi-apergia-26-noemvri/"]);
     let vivienda = entry_titled(&merged, parties::PCE_TITLES[0]);
-    assert_eq!(
-        links_with_rel(vivienda.links(), "alternate"),
-        vec!["https://www.pce.es/declaracion-comite-federal-vivienda-publica/"]
-    );
+    assert_eq!(links_with_rel(vivienda.links(), "alternate"), vec!["https://www.pce.es/declaracion-comite-federal-vivienda-publica/"]);
+}
+
+fn timestamp(rfc3339: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap().timestamp()
 }
 
 /// Author = party name, a category for the party id, and a `<source>` that
@@ -116,9 +102,7 @@ fn assert_entry_names_party(entry: &atom_syndication::Entry, party: &Party) {
         party.id,
         entry.categories().iter().map(|c| c.term()).collect::<Vec<_>>()
     );
-    let source = entry
-        .source()
-        .unwrap_or_else(|| panic!("{title:?} has no <source>"));
+    let source = entry.source().unwrap_or_else(|| panic!("{title:?} has no <source>"));
     let feed_url = source_url(party);
     assert!(
         source.id() == feed_url || source.links().iter().any(|l| l.href() == feed_url),
@@ -129,23 +113,14 @@ fn assert_entry_names_party(entry: &atom_syndication::Entry, party: &Party) {
 }
 
 fn assert_feed_links(feed: &atom_syndication::Feed, what: &str) {
-    assert_eq!(
-        links_with_rel(feed.links(), "self").len(),
-        1,
-        "{what} should have one rel=self link: {:?}",
-        feed.links()
-    );
-    assert!(
-        !links_with_rel(feed.links(), "alternate").is_empty(),
-        "{what} should have a rel=alternate link: {:?}",
-        feed.links()
-    );
+    assert_eq!(links_with_rel(feed.links(), "self").len(), 1, "{what} should have one rel=self link: {:?}", feed.links());
+    assert!(!links_with_rel(feed.links(), "alternate").is_empty(), "{what} should have a rel=alternate link: {:?}", feed.links());
 }
 
 #[test]
 fn entries_without_guid_get_a_stable_id_and_are_not_duplicated() {
     let server = FixtureServer::start();
-    // No validators: the second poll downloads and parses everything again.
+    // No validators: the second poll downloads everything again.
     server.serve_fixture_unconditional("/ptb/rss.xml", "rss2-entry-without-id.xml");
     let ptb = parties::ptb(&server);
     let sandbox = Sandbox::new(&config_for(std::slice::from_ref(&ptb)));
@@ -159,6 +134,13 @@ fn entries_without_guid_get_a_stable_id_and_are_not_duplicated() {
     let distinct: BTreeSet<&String> = ids_after_first.values().collect();
     assert_eq!(distinct.len(), 2, "the two items need two different ids: {ids_after_first:?}");
 
+    // Like many real feeds, the document is regenerated with a new build
+    // date: the bytes differ, the items do not, so it must be parsed again.
+    let regenerated = String::from_utf8(read_fixture("rss2-entry-without-id.xml")).unwrap().replace(
+        "<language>fr-BE</language>",
+        "<language>fr-BE</language>\n    <lastBuildDate>Sun, 22 Nov 2026 08:00:00 +0100</lastBuildDate>",
+    );
+    server.set("/ptb/rss.xml", 200, &[("Content-Type", "application/rss+xml; charset=utf-8")], regenerated);
     let second = sandbox.poll_once();
     let line = line_for(&second, "ptb/rss");
     assert_eq!(line.get("status"), "ok", "{}", line.raw);
@@ -181,10 +163,7 @@ fn entries_without_guid_get_a_stable_id_and_are_not_duplicated() {
 }
 
 fn id_by_title(feed: &atom_syndication::Feed) -> BTreeMap<String, String> {
-    feed.entries()
-        .iter()
-        .map(|e| (atom::title(e), e.id().to_string()))
-        .collect()
+    feed.entries().iter().map(|e| (atom::title(e), e.id().to_string())).collect()
 }
 
 #[test]
@@ -239,20 +218,11 @@ fn edited_entry_keeps_its_id_and_shows_the_new_title_once() {
     let lines = sandbox.poll_once();
     let line = line_for(&lines, "pcp/rss");
     assert_eq!(line.get("status"), "ok", "{}", line.raw);
-    assert_eq!(
-        (line.count("seen"), line.count("new"), line.count("updated")),
-        (3, 0, 1),
-        "{}",
-        line.raw
-    );
+    assert_eq!((line.count("seen"), line.count("new"), line.count("updated")), (3, 0, 1), "{}", line.raw);
 
     for feed in [sandbox.merged_feed(), sandbox.party_feed("pcp")] {
         assert_eq!(feed.entries().len(), 3, "{:#?}", titles(&feed));
-        assert!(
-            !titles(&feed).contains(&parties::PCP_TITLES[0].to_string()),
-            "the old title is gone: {:#?}",
-            titles(&feed)
-        );
+        assert!(!titles(&feed).contains(&parties::PCP_TITLES[0].to_string()), "the old title is gone: {:#?}", titles(&feed));
         let edited = entry_titled(&feed, parties::PCP_EDITED_TITLE);
         assert_eq!(edited.id(), original.id(), "an edit keeps the entry's id");
         assert!(
@@ -261,10 +231,7 @@ fn edited_entry_keeps_its_id_and_shows_the_new_title_once() {
             original.updated(),
             edited.updated()
         );
-        let body = [
-            edited.summary().map(atom::displayed),
-            edited.content().and_then(|c| c.value()).map(str::to_string),
-        ];
+        let body = [edited.summary().map(atom::displayed), edited.content().and_then(|c| c.value()).map(str::to_string)];
         assert!(
             body.iter().flatten().any(|text| text.contains("Nota actualizada")),
             "the summary or content should be the edited text: {body:?}"
@@ -277,19 +244,9 @@ fn failing_sources_are_reported_and_the_good_ones_still_publish() {
     let server = FixtureServer::start();
     server.serve_fixture("/pcp/statements.xml", "rss2-pcp-statements.xml");
     server.serve_fixture("/kke/feed.atom", "atom-kke.xml");
-    server.set(
-        "/pce/feed.json",
-        500,
-        &[("Content-Type", "text/plain")],
-        "Internal Server Error",
-    );
+    server.set("/pce/feed.json", 500, &[("Content-Type", "text/plain")], "Internal Server Error");
     server.serve_fixture_unconditional("/ptb/rss.xml", "html-page-not-a-feed.html");
-    let parties = [
-        parties::pcp(&server),
-        parties::kke(&server),
-        parties::pce(&server),
-        parties::ptb(&server),
-    ];
+    let parties = [parties::pcp(&server), parties::kke(&server), parties::pce(&server), parties::ptb(&server)];
     let sandbox = Sandbox::new(&config_for(&parties));
 
     let lines = sandbox.poll_once();
@@ -302,19 +259,11 @@ fn failing_sources_are_reported_and_the_good_ones_still_publish() {
     assert_eq!(server_error.get("status"), "failed", "{}", server_error.raw);
     assert_eq!(server_error.get("http"), "500", "{}", server_error.raw);
     assert_eq!(server_error.get("url"), source_url(&parties[2]));
-    assert!(
-        server_error.get("error").contains("500"),
-        "the error should name HTTP 500: {}",
-        server_error.raw
-    );
+    assert!(server_error.get("error").contains("500"), "the error should name HTTP 500: {}", server_error.raw);
     let garbage = line_for(&lines, "ptb/rss");
     assert_eq!(garbage.get("status"), "failed", "{}", garbage.raw);
     assert_eq!(garbage.get("http"), "200", "the page itself was served fine: {}", garbage.raw);
-    assert!(
-        garbage.get("error").to_lowercase().contains("feed"),
-        "the error should say the body is not a feed: {}",
-        garbage.raw
-    );
+    assert!(garbage.get("error").to_lowercase().contains("feed"), "the error should say the body is not a feed: {}", garbage.raw);
 
     let mut good_titles = sorted(&parties::PCP_TITLES);
     good_titles.extend(sorted(&parties::KKE_TITLES));
@@ -340,10 +289,100 @@ fn stored_entries_stay_published_when_every_source_fails_later() {
     }
     assert_eq!(lines.len(), 3);
 
-    assert_eq!(
-        titles(&sandbox.merged_feed()),
-        parties::three_party_titles(),
-        "a failed poll must not drop stored entries"
-    );
+    assert_eq!(titles(&sandbox.merged_feed()), parties::three_party_titles(), "a failed poll must not drop stored entries");
     assert_eq!(titles(&sandbox.party_feed("kke")), sorted(&parties::KKE_TITLES));
+}
+
+#[test]
+fn source_without_id_gets_a_stable_hex_id() {
+    let server = FixtureServer::start();
+    server.serve_fixture("/kke/feed.atom", "atom-kke.xml");
+    let mut kke = parties::kke(&server);
+    let config = config_for(std::slice::from_ref(&kke)).replace("id = \"atom\"\n", "");
+    kke.sources.clear();
+    let sandbox = Sandbox::new(&config);
+
+    let ids: Vec<String> = (0..2)
+        .map(|_| {
+            let lines = sandbox.poll_once();
+            assert_eq!(lines.len(), 1, "{lines:#?}");
+            lines[0].get("source").to_string()
+        })
+        .collect();
+    let hex = ids[0].strip_prefix("kke/").unwrap_or_else(|| panic!("source id should start with kke/: {}", ids[0]));
+    assert!(
+        hex.len() == 8 && hex.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+        "default source id is <party>/<8 hex chars>, got {}",
+        ids[0]
+    );
+    assert_eq!(ids[0], ids[1], "the default source id is stable");
+}
+
+#[test]
+fn disabled_source_is_not_polled() {
+    let server = FixtureServer::start();
+    let parties = serve_three_parties(&server);
+    let config = config_for(&parties).replace(
+        &format!("url = \"{}\"\n", server.url("/pce/feed.json")),
+        &format!("url = \"{}\"\nenabled = false\n", server.url("/pce/feed.json")),
+    );
+    let sandbox = Sandbox::new(&config);
+
+    let lines = sandbox.poll_once();
+    assert!(server.requests_for("/pce/feed.json").is_empty(), "a disabled source is never fetched");
+    assert!(
+        lines.iter().all(|l| l.fields.get("source").map(String::as_str) != Some("pce/json") || l.get("status") != "ok"),
+        "a disabled source cannot report a successful poll: {lines:#?}"
+    );
+    let mut expected = sorted(&parties::PCP_TITLES);
+    expected.extend(sorted(&parties::KKE_TITLES));
+    expected.sort();
+    assert_eq!(titles(&sandbox.merged_feed()), expected);
+}
+
+#[test]
+fn unreachable_source_fails_without_an_http_status() {
+    let server = FixtureServer::start();
+    server.serve_fixture("/kke/feed.atom", "atom-kke.xml");
+    // A port that was free a moment ago: nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut pcp = parties::pcp(&server);
+    pcp.sources = vec![("rss".to_string(), format!("http://{closed}/pcp/statements.xml"))];
+    let sandbox = Sandbox::new(&config_for(&[pcp, parties::kke(&server)]));
+
+    let lines = sandbox.poll_once();
+    let line = line_for(&lines, "pcp/rss");
+    assert_eq!(line.get("status"), "failed", "{}", line.raw);
+    assert_eq!(line.get("http"), "-", "no HTTP response, so no code: {}", line.raw);
+    let error = line.get("error").to_lowercase();
+    assert!(error.contains("connect") || error.contains("refused"), "the error should say the connection failed: {}", line.raw);
+    assert_eq!(line_for(&lines, "kke/atom").get("status"), "ok");
+}
+
+#[test]
+fn parties_from_an_include_file_are_polled() {
+    let server = FixtureServer::start();
+    let parties = serve_three_parties(&server);
+    let main = format!("include = [\"more/parties.toml\"]\n\n{}", config_for(&parties[..1]));
+    let sandbox = Sandbox::new(&main);
+    std::fs::create_dir(sandbox.path().join("more")).unwrap();
+    let included: String = parties[1..].iter().map(|p| p.to_toml() + "\n").collect();
+    sandbox.write("more/parties.toml", &included);
+
+    let lines = sandbox.poll_once();
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    assert_eq!(titles(&sandbox.merged_feed()), parties::three_party_titles());
+    assert_eq!(titles(&sandbox.party_feed("pce")), sorted(&parties::PCE_TITLES));
+}
+
+#[test]
+fn feed_size_caps_the_published_feeds() {
+    let server = FixtureServer::start();
+    let parties = serve_three_parties(&server);
+    let sandbox = Sandbox::new(&config_for(&parties).replace("feed_size = 100", "feed_size = 5"));
+
+    let lines = sandbox.poll_once();
+    assert_eq!(lines.iter().map(|l| l.count("new")).sum::<u64>(), 9, "all nine entries are stored: {lines:#?}");
+    assert_eq!(sandbox.merged_feed().entries().len(), 5, "feed.atom holds at most feed_size entries");
+    assert_eq!(titles(&sandbox.party_feed("kke")), sorted(&parties::KKE_TITLES), "4 entries fit in 5");
 }

@@ -121,12 +121,15 @@ pub struct DaemonConfig {
 pub enum SourceKind {
     /// RSS 0.9x/1.0/2.0, Atom 0.3/1.0 or JSON Feed, told apart by content.
     Feed,
+    /// A web page read with CSS selectors ([`Source::html`] holds them).
+    Html,
 }
 
 impl fmt::Display for SourceKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SourceKind::Feed => f.write_str("feed"),
+            SourceKind::Html => f.write_str("html"),
         }
     }
 }
@@ -166,4 +169,15 @@ pub struct Source {
     /// This source's own schedule; `None` uses the daemon's.
     pub schedule: Option<String>,
     pub enabled: bool,
+    /// The language of the source's text and dates, when the config says.
+    pub language: Option<String>,
+    /// How to read the page; `Some` exactly when `kind` is `Html`.
+    pub html: Option<std::sync::Arc<crate::extract::html::HtmlRules>>,
+}
+
+impl Source {
+    /// The language dates are read in: the source's, else the party's first.
+    pub fn date_language<'a>(&'a self, party: &'a Party) -> Option<&'a str> {
+        self.language.as_deref().or(party.languages.first().map(String::as_str))
+    }
 }

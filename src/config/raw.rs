@@ -14,6 +14,8 @@ use toml::Spanned;
 use url::Url;
 
 use super::error::{ConfigError, ConfigIssue};
+use crate::extract::html::{self, HtmlRules};
+
 use super::model::{is_slug, Config, DaemonConfig, Party, PartyId, Source, SourceId, SourceKind};
 
 const DEFAULT_SCHEDULE: &str = "0 */30 * * * *";
@@ -78,6 +80,21 @@ struct RawSource {
     url: Spanned<String>,
     schedule: Option<Spanned<String>>,
     enabled: Option<bool>,
+    language: Option<Spanned<String>>,
+    // html sources only
+    item: Option<Spanned<String>>,
+    title: Option<Spanned<String>>,
+    link: Option<Spanned<String>>,
+    date: Option<Spanned<String>>,
+    date_format: Option<Spanned<String>>,
+    summary: Option<Spanned<String>>,
+    detail: Option<Spanned<bool>>,
+    pages: Option<Spanned<i64>>,
+    next_page: Option<Spanned<String>>,
+    #[serde(default)]
+    include: Vec<Spanned<String>>,
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
 }
 
 /// One parsed file and its text, for locating spans.
@@ -332,19 +349,41 @@ fn check_source(file: &FileText, raw: &RawSource, party: &PartyId, key: &str, is
     let n = issues.len();
     let kind = match raw.kind.get_ref().as_str() {
         "feed" => Some(SourceKind::Feed),
-        "html" => {
+        "html" => Some(SourceKind::Html),
+        other => {
             issues.push(file.issue(
                 &raw.kind,
                 format!("{key}.kind"),
-                "html sources (websites read with CSS selectors) are not supported by this version of Plenum; remove this source or comment it out",
+                format!("unknown source kind `{other}`; expected \"feed\" or \"html\""),
             ));
             None
         }
-        other => {
-            issues.push(file.issue(&raw.kind, format!("{key}.kind"), format!("unknown source kind `{other}`; expected \"feed\"")));
+    };
+    let html = match kind {
+        Some(SourceKind::Html) => check_html(file, raw, key, issues).map(std::sync::Arc::new),
+        Some(SourceKind::Feed) => {
+            for (name, at) in html_keys(raw) {
+                issues.push(ConfigIssue::at(
+                    &file.path,
+                    &file.text,
+                    at,
+                    format!("{key}.{name}"),
+                    "only html sources take this key (this source is kind = \"feed\")",
+                ));
+            }
             None
         }
+        None => None,
     };
+    if let Some(lang) = &raw.language {
+        if !is_language_tag(lang.get_ref()) {
+            issues.push(file.issue(
+                lang,
+                format!("{key}.language"),
+                format!("`{}` is not a language tag such as \"el\" or \"pt-BR\"", lang.get_ref()),
+            ));
+        }
+    }
     let url = http_url(raw.url.get_ref()).map_err(|why| issues.push(file.issue(&raw.url, format!("{key}.url"), why))).ok();
     if let Some(schedule) = &raw.schedule {
         if let Err(why) = crate::schedule::check_cron(schedule.get_ref()) {
@@ -375,6 +414,105 @@ fn check_source(file: &FileText, raw: &RawSource, party: &PartyId, key: &str, is
         url,
         schedule: raw.schedule.as_ref().map(|s| s.get_ref().clone()),
         enabled: raw.enabled.unwrap_or(true),
+        language: raw.language.as_ref().map(|l| l.get_ref().clone()),
+        html,
+    })
+}
+
+/// The html-only keys a source sets, with their offsets.
+fn html_keys(raw: &RawSource) -> Vec<(&'static str, usize)> {
+    let mut keys = Vec::new();
+    let mut add = |name, span: Option<std::ops::Range<usize>>| {
+        if let Some(span) = span {
+            keys.push((name, span.start));
+        }
+    };
+    add("item", raw.item.as_ref().map(Spanned::span));
+    add("title", raw.title.as_ref().map(Spanned::span));
+    add("link", raw.link.as_ref().map(Spanned::span));
+    add("date", raw.date.as_ref().map(Spanned::span));
+    add("date_format", raw.date_format.as_ref().map(Spanned::span));
+    add("summary", raw.summary.as_ref().map(Spanned::span));
+    add("detail", raw.detail.as_ref().map(Spanned::span));
+    add("pages", raw.pages.as_ref().map(Spanned::span));
+    add("next_page", raw.next_page.as_ref().map(Spanned::span));
+    add("include", raw.include.first().map(Spanned::span));
+    add("exclude", raw.exclude.first().map(Spanned::span));
+    keys
+}
+
+/// Compiles an html source's selectors and patterns; every problem is an issue.
+fn check_html(file: &FileText, raw: &RawSource, key: &str, issues: &mut Vec<ConfigIssue>) -> Option<HtmlRules> {
+    let n = issues.len();
+    let selector = |value: &Option<Spanned<String>>, name: &str, required: bool, issues: &mut Vec<ConfigIssue>| match value {
+        Some(v) => html::selector(v.get_ref()).map_err(|why| issues.push(file.issue(v, format!("{key}.{name}"), why))).ok(),
+        None if required => {
+            issues.push(file.issue(&raw.kind, format!("{key}.{name}"), format!("html sources need `{name}`, a CSS selector")));
+            None
+        }
+        None => None,
+    };
+    let item = selector(&raw.item, "item", true, issues);
+    let title = selector(&raw.title, "title", true, issues);
+    let link = selector(&raw.link, "link", true, issues);
+    let date = selector(&raw.date, "date", false, issues);
+    let summary = selector(&raw.summary, "summary", false, issues);
+    let next_page = selector(&raw.next_page, "next_page", false, issues);
+    if let Some(format) = &raw.date_format {
+        if let Err(why) = crate::extract::date::check_format(format.get_ref()) {
+            issues.push(file.issue(format, format!("{key}.date_format"), why));
+        }
+    }
+    let pages = match &raw.pages {
+        Some(p) if (1..=50).contains(p.get_ref()) => *p.get_ref() as u32,
+        Some(p) => {
+            issues.push(file.issue(p, format!("{key}.pages"), format!("must be between 1 and 50, not {}", p.get_ref())));
+            1
+        }
+        None => 1,
+    };
+    if pages > 1 && raw.next_page.is_none() {
+        if let Some(p) = &raw.pages {
+            issues.push(file.issue(
+                p,
+                format!("{key}.pages"),
+                "following pages needs `next_page`, a CSS selector for the link to the next page",
+            ));
+        }
+    }
+    let patterns = |list: &[Spanned<String>], name: &str, issues: &mut Vec<ConfigIssue>| -> Vec<regex::Regex> {
+        list.iter()
+            .filter_map(|p| {
+                regex::Regex::new(p.get_ref())
+                    .map_err(|e| {
+                        let why = e.to_string().lines().last().unwrap_or_default().trim_start_matches("error: ").to_string();
+                        issues.push(file.issue(
+                            p,
+                            format!("{key}.{name}"),
+                            format!("`{}` is not a valid regular expression: {why}", p.get_ref()),
+                        ))
+                    })
+                    .ok()
+            })
+            .collect()
+    };
+    let include = patterns(&raw.include, "include", issues);
+    let exclude = patterns(&raw.exclude, "exclude", issues);
+    if issues.len() > n {
+        return None;
+    }
+    Some(HtmlRules {
+        item: item?,
+        title: title?,
+        link: link?,
+        date,
+        date_format: raw.date_format.as_ref().map(|f| f.get_ref().clone()),
+        summary,
+        next_page,
+        pages,
+        detail: raw.detail.as_ref().is_some_and(|d| *d.get_ref()),
+        include,
+        exclude,
     })
 }
 
@@ -452,7 +590,10 @@ url = "https://www.pcp.pt/rss.xml"
         assert_eq!(err.issues[0].line, 12);
         assert!(err.issues[0].message.contains("unknown field"), "{err}");
         let err = load_text(&PARTY.replace("kind = \"feed\"", "kind = \"html\"")).unwrap_err();
-        assert!(err.issues[0].message.contains("html sources"), "{err}");
+        let keys: Vec<&str> = err.issues.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, ["party[0].source[0].item", "party[0].source[0].title", "party[0].source[0].link"], "{err}");
+        let err = load_text(&PARTY.replace("kind = \"feed\"", "kind = \"feed\"\nitem = \"li\"")).unwrap_err();
+        assert!(err.issues[0].message.contains("only html sources"), "{err}");
     }
 
     #[test]
@@ -475,6 +616,30 @@ url = "https://www.pcp.pt/rss.xml"
         assert_eq!(err.issues[0].key, "party[0].country");
         std::fs::write(dir.path().join("parties.toml"), PARTY).unwrap();
         assert_eq!(load(&main).unwrap().parties.len(), 1);
+    }
+
+    #[test]
+    fn html_sources_compile_their_selectors_and_locate_bad_ones() {
+        let html = PARTY.replace(
+            "kind = \"feed\"",
+            "kind = \"html\"\nitem = \".views-row\"\ntitle = \".corpo a\"\nlink = \".corpo a\"\ndate = \".date-display-single\"\nlanguage = \"pt\"",
+        );
+        let config = load_text(&html).unwrap();
+        let source = &config.parties[0].sources[0];
+        assert_eq!(source.kind, SourceKind::Html);
+        assert!(source.html.as_ref().unwrap().date.is_some());
+        assert_eq!(source.language.as_deref(), Some("pt"));
+
+        let bad = html.replace("\".corpo a\"\nlink", "\"h2 >> a[\"\nlink").replace("language = \"pt\"", "pages = 3\nexclude = [\"(\"]");
+        let err = load_text(&bad).unwrap_err();
+        assert!(err.issues[0].message.contains("not a valid CSS selector (DanglingCombinator)"), "{err}");
+        assert!(err.issues[2].message.ends_with("is not a valid regular expression: unclosed group"), "{err}");
+        let found: Vec<(usize, &str)> = err.issues.iter().map(|i| (i.line, i.key.as_str())).collect();
+        assert_eq!(
+            found,
+            [(13, "party[0].source[0].title"), (16, "party[0].source[0].pages"), (17, "party[0].source[0].exclude")],
+            "{err}"
+        );
     }
 
     #[test]

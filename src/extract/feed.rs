@@ -132,6 +132,7 @@ fn raw_item(entry: model::Entry) -> RawItem {
         updated: entry.updated,
         authors: entry.authors.into_iter().filter_map(|p| p.name.map(|n| n.trim().to_string())).filter(|n| !n.is_empty()).collect(),
         language: entry.language.filter(|l| !l.trim().is_empty()),
+        date_note: None,
     }
 }
 

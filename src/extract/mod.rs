@@ -6,6 +6,7 @@
 
 pub mod date;
 pub mod feed;
+pub mod html;
 
 use chrono::{DateTime, Utc};
 
@@ -41,6 +42,8 @@ pub struct RawItem {
     pub updated: Option<DateTime<Utc>>,
     pub authors: Vec<String>,
     pub language: Option<String>,
+    /// For items read from web pages: how the date was read, or why not.
+    pub date_note: Option<String>,
 }
 
 /// Why a document yielded no items.

@@ -1,28 +1,122 @@
 //! Safe HTML for summaries and content.
 //!
-//! An allowlist (ammonia): no scripts, styles, frames, forms, event
-//! handlers or `javascript:` URLs survive; relative links and images are
-//! made absolute against the article's address; links get
-//! `rel="noopener noreferrer"`. The output is safe to embed as it is.
+//! An allowlist (ammonia): no scripts, styles, forms, objects, embeds, event
+//! handlers, `style` attributes or `javascript:`/`data:` URLs survive;
+//! frames only from the video hosts in [`VIDEO_HOSTS`], sandboxed; relative
+//! links and images are made absolute against the article's address; links
+//! get `rel="noopener noreferrer"`; tracking pixels (1×1 images, images
+//! from known trackers) are dropped. The output is safe to embed as it is.
 
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
+use regex::Regex;
 use url::Url;
+
+/// Hosts whose embedded players may stay (as sandboxed iframes).
+pub const VIDEO_HOSTS: &[(&str, &str)] = &[
+    ("www.youtube.com", "/embed/"),
+    ("www.youtube-nocookie.com", "/embed/"),
+    ("player.vimeo.com", "/video/"),
+    ("www.dailymotion.com", "/embed/"),
+];
+
+/// Images from these hosts (or paths) only count readers.
+const TRACKERS: &[&str] = &[
+    "feeds.feedburner.com/~r/",
+    "pixel.wp.com",
+    "stats.wordpress.com",
+    "www.google-analytics.com",
+    "pixel.quantserve.com",
+    "feeds.feedblitz.com/~/i/",
+    "/~ff/",
+];
 
 /// Sanitizes `html`, resolving relative URLs against `base`.
 pub fn sanitize(html: &str, base: &Url) -> String {
-    builder(base).clean(html).to_string()
+    let without_pixels = drop_tracking_pixels(html);
+    let without_frames = drop_foreign_frames(&without_pixels);
+    builder(base).clean(&without_frames).to_string()
+}
+
+/// Removes iframes that are not players of [`VIDEO_HOSTS`], content and all,
+/// so no empty frame is left behind (the allowlist would only strip its `src`).
+fn drop_foreign_frames(html: &str) -> std::borrow::Cow<'_, str> {
+    static FRAME: OnceLock<Option<(Regex, Regex)>> = OnceLock::new();
+    let Some((frame, src)) = FRAME
+        .get_or_init(|| {
+            Some((Regex::new(r"(?is)<iframe\b[^>]*>(?:.*?</iframe\s*>)?").ok()?, Regex::new(r#"(?is)\bsrc\s*=\s*["']?([^"'\s>]+)"#).ok()?))
+        })
+        .as_ref()
+    else {
+        return html.into();
+    };
+    if !html.to_ascii_lowercase().contains("<iframe") {
+        return html.into();
+    }
+    frame.replace_all(html, |caps: &regex::Captures<'_>| {
+        let tag = &caps[0];
+        let allowed = src.captures(tag).and_then(|c| c.get(1)).is_some_and(|s| is_video_player(s.as_str()));
+        if allowed {
+            tag.to_string()
+        } else {
+            String::new()
+        }
+    })
 }
 
 fn builder(base: &Url) -> ammonia::Builder<'static> {
-    static SCHEMES: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
-    let schemes = SCHEMES.get_or_init(|| ["http", "https", "mailto"].into_iter().collect());
     let mut builder = ammonia::Builder::default();
     builder
-        .url_schemes(schemes.clone())
+        .url_schemes(["http", "https", "mailto"].into_iter().collect::<HashSet<_>>())
         .url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()))
-        .link_rel(Some("noopener noreferrer"));
+        .link_rel(Some("noopener noreferrer"))
+        .add_tags(["iframe"])
+        .add_tag_attributes("iframe", ["src", "width", "height", "title", "allowfullscreen"])
+        .set_tag_attribute_value("iframe", "sandbox", "allow-scripts allow-same-origin allow-popups")
+        .set_tag_attribute_value("iframe", "loading", "lazy")
+        .attribute_filter(|element, attribute, value| {
+            if element == "iframe" && attribute == "src" && !is_video_player(value) {
+                return None;
+            }
+            Some(value.into())
+        });
     builder
+}
+
+fn is_video_player(src: &str) -> bool {
+    let Ok(url) = Url::parse(src) else { return false };
+    url.scheme() == "https" && VIDEO_HOSTS.iter().any(|(host, path)| url.host_str() == Some(*host) && url.path().starts_with(path))
+}
+
+/// Removes `<img>` tags that are 1×1 (or 0×0) or come from a known tracker.
+/// A best effort before the allowlist, which alone decides what is safe.
+fn drop_tracking_pixels(html: &str) -> std::borrow::Cow<'_, str> {
+    static IMG: OnceLock<Option<(Regex, Regex, Regex)>> = OnceLock::new();
+    let Some((img, width, height)) = IMG
+        .get_or_init(|| {
+            Some((
+                Regex::new(r"(?is)<img\b[^>]*>").ok()?,
+                Regex::new(r#"(?i)\bwidth\s*=\s*["']?\s*[01](?:px)?\s*(?:["'\s/>]|$)"#).ok()?,
+                Regex::new(r#"(?i)\bheight\s*=\s*["']?\s*[01](?:px)?\s*(?:["'\s/>]|$)"#).ok()?,
+            ))
+        })
+        .as_ref()
+    else {
+        return html.into();
+    };
+    if !html.contains("<img") && !html.contains("<IMG") {
+        return html.into();
+    }
+    img.replace_all(html, |caps: &regex::Captures<'_>| {
+        let tag = &caps[0];
+        let pixel = width.is_match(tag) && height.is_match(tag);
+        if pixel || TRACKERS.iter().any(|t| tag.contains(t)) {
+            String::new()
+        } else {
+            tag.to_string()
+        }
+    })
 }
 
 #[cfg(test)]
@@ -39,18 +133,37 @@ mod tests {
             r#"<script>alert(1)</script>"#,
             r#"<img src="x.png" onerror="alert(1)">"#,
             r#"<a href="javascript:alert(1)">x</a>"#,
+            r#"<a href="JaVaScRiPt:alert(1)">x</a>"#,
+            r#"<a href="&#106;avascript:alert(1)">x</a>"#,
             r#"<iframe src="https://evil.example/"></iframe>"#,
+            r#"<iframe src="javascript:alert(1)"></iframe>"#,
             r#"<p style="background:url(javascript:alert(1))">x</p>"#,
             r#"<form action="/steal"><input name="p"></form>"#,
             r#"<object data="x.swf"></object><embed src="x.swf">"#,
             r#"<style>body{display:none}</style>"#,
             r#"<a href="data:text/html,<script>alert(1)</script>">x</a>"#,
             r#"<svg onload="alert(1)"><circle/></svg>"#,
+            r#"<math><mi xlink:href="javascript:alert(1)">x</mi></math>"#,
+            r#"<base href="https://evil.example/"><meta http-equiv="refresh" content="0;url=https://evil.example/">"#,
+            r#"<scr<script>ipt>alert(1)</script>"#,
         ];
         for html in cases {
             let out = clean(html).to_ascii_lowercase();
-            for bad in ["<script", "onerror", "onload", "javascript:", "<iframe", "style=", "<form", "<object", "<embed", "<style", "data:"]
-            {
+            for bad in [
+                "<script",
+                "onerror",
+                "onload",
+                "javascript:",
+                "evil.example",
+                "style=",
+                "<form",
+                "<object",
+                "<embed",
+                "<style",
+                "data:",
+                "<base",
+                "<meta",
+            ] {
                 assert!(!out.contains(bad), "{html} -> {out}");
             }
         }
@@ -63,6 +176,23 @@ mod tests {
             out,
             r#"<p>See <a href="https://www.kke.gr/articles/y/" rel="noopener noreferrer">this</a> <img src="https://www.kke.gr/img/a.jpg" alt="a"></p>"#
         );
+    }
+
+    #[test]
+    fn video_players_from_known_hosts_stay_sandboxed() {
+        let out = clean(r#"<iframe src="https://www.youtube.com/embed/abc" width="560" onload="x()"></iframe>"#);
+        assert!(out.contains(r#"src="https://www.youtube.com/embed/abc""#), "{out}");
+        assert!(out.contains(r#"sandbox="allow-scripts allow-same-origin allow-popups""#), "{out}");
+        assert!(!out.contains("onload"), "{out}");
+        let other = clean(r#"<p>a<iframe src="https://ads.example/embed/abc">fallback</iframe>b</p>"#);
+        assert_eq!(other, "<p>ab</p>");
+    }
+
+    #[test]
+    fn tracking_pixels_are_dropped_and_real_images_kept() {
+        let html = r#"<p>Text<img src="https://t.example/p.gif" width="1" height="1"><img width=1 height=1 src="/x.gif"/><img src="https://pixel.wp.com/g.gif?x=1"><img src="https://feeds.feedburner.com/~r/kke/~4/abc"><img src="/photo.jpg" width="640" height="1"></p>"#;
+        let out = clean(html);
+        assert_eq!(out, r#"<p>Text<img src="https://www.kke.gr/photo.jpg" width="640" height="1"></p>"#);
     }
 
     #[test]

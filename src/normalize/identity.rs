@@ -23,6 +23,11 @@ impl EntryKey {
         &self.0
     }
 
+    /// A key as stored (by the store's alias index).
+    pub fn from_stored(key: &str) -> Self {
+        EntryKey(key.to_string())
+    }
+
     /// The party part of the key.
     pub fn party(&self) -> &str {
         self.0.split_once('/').map_or("", |(p, _)| p)
@@ -74,7 +79,9 @@ pub fn identify(
             hasher.update(b"\0local-id\0").update(source.as_str().as_bytes()).update(b"\0").update(id.as_bytes());
         }
         (None, Some(link)) => {
-            hasher.update(b"\0link\0").update(link.as_bytes());
+            // http/https, www., tracking parameters and such do not make a new story.
+            let canonical = super::canonical::canonical_url(link);
+            hasher.update(b"\0link\0").update(canonical.as_ref().map_or(link, |c| c.as_str()).as_bytes());
         }
         (None, None) => {
             hasher.update(b"\0text\0").update(source.as_str().as_bytes());
@@ -137,6 +144,14 @@ mod tests {
         let b = identify(&q, &SourceId::new(&q, "main"), None, Some("https://solidnet.org/a"), "t", None, None);
         assert_ne!(a.key, b.key);
         assert_eq!(b.key.party(), "pcp");
+    }
+
+    #[test]
+    fn links_are_compared_in_canonical_form() {
+        let (p, main, _) = ids();
+        let a = identify(&p, &main, None, Some("http://www.kke.gr/a/?utm_source=rss"), "t", None, None);
+        let b = identify(&p, &main, None, Some("https://kke.gr/a"), "t", None, None);
+        assert_eq!(a.key, b.key);
     }
 
     #[test]

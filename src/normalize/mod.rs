@@ -7,10 +7,11 @@
 //! clamped the same way, so a wrong clock at the source cannot pin an
 //! entry to the top of every feed.
 
+pub mod canonical;
 pub mod html;
 pub mod identity;
+pub mod story;
 pub mod text;
-pub mod canonical;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -31,8 +32,19 @@ pub struct Entry {
     /// The published `atom:id` (`urn:uuid:`); fixed at first sight, never changed.
     pub atom_id: String,
     pub party: PartyId,
-    /// The source that last delivered this entry.
+    /// The source that first delivered this entry: only it may rewrite the
+    /// entry's text, so two sources with different excerpts never flip-flop it.
     pub source: SourceId,
+    /// Every source that delivered this story (the first is `source`).
+    #[serde(default)]
+    pub sources: Vec<SourceId>,
+    /// The link in canonical form ([`canonical`]), for deduplication.
+    #[serde(default)]
+    pub canonical_link: Option<String>,
+    /// A MinHash sketch of the text ([`story`]), to recognise one statement
+    /// published by several parties.
+    #[serde(default)]
+    pub sketch: Vec<u32>,
     pub title: String,
     /// Absolute link to the original article.
     pub link: Option<String>,
@@ -52,6 +64,10 @@ pub struct Entry {
     pub first_seen: DateTime<Utc>,
     /// Hash of the fields a subscriber sees; a change means "updated".
     pub content_hash: String,
+    /// Hash of what the owning source last sent (it differs from
+    /// `content_hash` when another source filled a gap).
+    #[serde(default)]
+    pub source_hash: String,
     /// The feed it came from, for `atom:source`.
     pub origin: Origin,
 }
@@ -78,7 +94,13 @@ pub fn normalize(party: &Party, source: &Source, feed: &RawFeed, item: &RawItem,
     let article_base = link.as_deref().and_then(|l| Url::parse(l).ok()).unwrap_or_else(|| base.clone());
     let summary = item.summary_html.as_deref().map(|h| html::sanitize(h, &article_base)).filter(|h| !h.trim().is_empty());
     let content = item.content_html.as_deref().map(|h| html::sanitize(h, &article_base)).filter(|h| !h.trim().is_empty());
-    let mut title = item.title.as_deref().map(|t| if item.title_is_html { text::from_html(t) } else { text::plain(t) }).unwrap_or_default();
+    // RSS does not say whether a title is text or HTML; one with tags in it is HTML.
+    let looks_like_html = |t: &str| t.contains('<') && t.contains('>');
+    let mut title = item
+        .title
+        .as_deref()
+        .map(|t| if item.title_is_html || looks_like_html(t) { text::from_html(t) } else { text::plain(t) })
+        .unwrap_or_default();
     if title.is_empty() {
         // A title-less item (common in RSS for short notes): use its text.
         let from = summary.as_deref().or(content.as_deref()).map(text::from_html).unwrap_or_default();
@@ -99,12 +121,17 @@ pub fn normalize(party: &Party, source: &Source, feed: &RawFeed, item: &RawItem,
 
     let identity =
         identity::identify(&party.id, &source.id, item.id.as_deref(), link.as_deref(), &title, summary.as_deref(), content.as_deref());
+    let canonical_link = link.as_deref().and_then(canonical::canonical_url).map(|c| c.to_string());
+    let text = content.as_deref().or(summary.as_deref()).map(text::from_html).unwrap_or_default();
     let content_hash = identity::content_hash(&title, link.as_deref(), summary.as_deref(), content.as_deref());
     Ok(Entry {
         atom_id: identity.atom_id(),
         key: identity.key,
         party: party.id.clone(),
         source: source.id.clone(),
+        sources: vec![source.id.clone()],
+        canonical_link,
+        sketch: story::text_sketch(&text),
         title,
         link,
         summary,
@@ -115,6 +142,7 @@ pub fn normalize(party: &Party, source: &Source, feed: &RawFeed, item: &RawItem,
         date_guessed,
         updated,
         first_seen: now,
+        source_hash: content_hash.clone(),
         content_hash,
         origin: Origin {
             feed_url: source.url.to_string(),
@@ -158,7 +186,16 @@ mod tests {
     fn source() -> Source {
         let party = party().id;
         let url = Url::parse("https://www.pcp.pt/rss.xml").unwrap();
-        Source { id: SourceId::from_url(&party, &url), party, kind: SourceKind::Feed, url, schedule: None, enabled: true }
+        Source {
+            id: SourceId::from_url(&party, &url),
+            party,
+            kind: SourceKind::Feed,
+            url,
+            schedule: None,
+            enabled: true,
+            language: None,
+            html: None,
+        }
     }
 
     fn norm(item: RawItem, now: DateTime<Utc>) -> Result<Entry, Skip> {

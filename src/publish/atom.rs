@@ -8,9 +8,8 @@
 use atom_syndication::{Category, Content, Entry as AtomEntry, Feed, FixedDateTime, Generator, Link, Person, Source, Text, WriteConfig};
 use chrono::{DateTime, Utc};
 
-use super::{Document, PublishError};
+use super::{Document, PublishError, Story};
 use crate::config::{Config, Party};
-use crate::normalize::Entry;
 
 pub const CONTENT_TYPE: &str = "application/atom+xml; charset=utf-8";
 
@@ -21,7 +20,7 @@ pub enum Scope<'a> {
 }
 
 /// Renders `entries` (newest first) as the feed for `scope`.
-pub fn render(config: &Config, scope: Scope<'_>, entries: &[Entry], empty_updated: DateTime<Utc>) -> Result<Document, PublishError> {
+pub fn render(config: &Config, scope: Scope<'_>, stories: &[Story<'_>], empty_updated: DateTime<Utc>) -> Result<Document, PublishError> {
     let base = &config.daemon.base_url;
     let (path, title, subtitle, alternate, lang) = match scope {
         Scope::Merged => (
@@ -40,7 +39,7 @@ pub fn render(config: &Config, scope: Scope<'_>, entries: &[Entry], empty_update
         ),
     };
     let self_url = base.join(&path).map(|u| u.to_string()).unwrap_or_else(|_| format!("{base}{path}"));
-    let updated = entries.iter().map(|e| e.updated).max().unwrap_or(empty_updated);
+    let updated = stories.iter().flat_map(Story::copies).map(|e| e.updated).max().unwrap_or(empty_updated);
 
     let feed = Feed {
         title: Text::plain(title),
@@ -54,27 +53,31 @@ pub fn render(config: &Config, scope: Scope<'_>, entries: &[Entry], empty_update
         }),
         links: vec![link(&self_url, "self", Some("application/atom+xml")), link(&alternate, "alternate", Some("text/html"))],
         subtitle: Some(Text::plain(subtitle)),
-        entries: entries.iter().map(|e| entry(config, e)).collect(),
+        entries: stories.iter().map(|s| entry(config, s)).collect(),
         lang,
         ..Feed::default()
     };
-    let mut bytes = Vec::with_capacity(entries.len() * 2048 + 1024);
+    let mut bytes = Vec::with_capacity(stories.len() * 2048 + 1024);
     feed.write_with_config(&mut bytes, WriteConfig { write_document_declaration: true, indent_size: None })
         .map_err(|e| PublishError::Render { path: path.clone(), cause: e.to_string() })?;
     Ok(Document::new(bytes, CONTENT_TYPE, updated))
 }
 
-fn entry(config: &Config, e: &Entry) -> AtomEntry {
+fn entry(config: &Config, story: &Story<'_>) -> AtomEntry {
+    let e = story.entry;
     let party = config.party(e.party.as_str());
-    let author = match party {
-        Some(p) => Person { name: p.display_name(), uri: Some(p.homepage.to_string()), ..Person::default() },
-        None => Person { name: e.party.to_string(), ..Person::default() },
-    };
-    let category = Category {
-        term: e.party.to_string(),
-        scheme: config.daemon.base_url.join("parties/").ok().map(|u| u.to_string()),
-        label: party.map(Party::display_name),
-    };
+    // Every party that published the story is an author and a category.
+    let scheme = config.daemon.base_url.join("parties/").ok().map(|u| u.to_string());
+    let (mut authors, mut categories) = (Vec::new(), Vec::new());
+    for copy in story.copies() {
+        let p = config.party(copy.party.as_str());
+        authors.push(match p {
+            Some(p) => Person { name: p.display_name(), uri: Some(p.homepage.to_string()), ..Person::default() },
+            None => Person { name: copy.party.to_string(), ..Person::default() },
+        });
+        categories.push(Category { term: copy.party.to_string(), scheme: scheme.clone(), label: p.map(Party::display_name) });
+    }
+    let updated = story.copies().map(|c| c.updated).max().unwrap_or(e.updated);
     let lang = e.language.clone().filter(|l| is_lang(l));
     let mut title = Text::plain(e.title.clone());
     title.lang = lang.clone();
@@ -97,10 +100,10 @@ fn entry(config: &Config, e: &Entry) -> AtomEntry {
     AtomEntry {
         title,
         id: e.atom_id.clone(),
-        updated: fixed(e.updated),
+        updated: fixed(updated),
         published: Some(fixed(e.published)),
-        authors: vec![author],
-        categories: vec![category],
+        authors,
+        categories,
         links: e.link.iter().map(|l| link(l, "alternate", Some("text/html"))).collect(),
         summary,
         content,

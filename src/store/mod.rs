@@ -4,6 +4,9 @@
 //! - `entries`: `EntryKey` → [`Entry`] (JSON).
 //! - `by_time`: `published (big-endian ms) ‖ EntryKey` → `()`, for the merged feed.
 //! - `by_party`: `party ‖ 0 ‖ published ‖ EntryKey` → `()`, for per-party feeds.
+//! - `aliases`: `party ‖ 0 ‖ canonical link` → `EntryKey`: the same story
+//!   reached under another identity (another source of the party, or a
+//!   feed that rotates its ids) is found by its link.
 //! - `sources`: `SourceId` → [`SourceState`] (JSON).
 //! - `meta`: `schema_version`, `created`.
 //!
@@ -37,6 +40,18 @@ pub enum Upsert {
     Unchanged,
 }
 
+/// How an upserted item matched what was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Matched {
+    /// By its identity (or not at all: a new entry).
+    Identity,
+    /// By its link, under another identity, from the same source: the
+    /// source rotated the item's id.
+    LinkSameSource,
+    /// By its link, from another source of the party.
+    LinkOtherSource,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
@@ -60,6 +75,7 @@ pub struct Store {
     entries: sled::Tree,
     by_time: sled::Tree,
     by_party: sled::Tree,
+    aliases: sled::Tree,
     sources: sled::Tree,
     meta: sled::Tree,
 }
@@ -80,6 +96,7 @@ impl Store {
             entries: db.open_tree("entries")?,
             by_time: db.open_tree("by_time")?,
             by_party: db.open_tree("by_party")?,
+            aliases: db.open_tree("aliases")?,
             sources: db.open_tree("sources")?,
             meta: db.open_tree("meta")?,
             db,
@@ -110,34 +127,51 @@ impl Store {
         millis.and_then(|m| Utc.timestamp_millis_opt(m).single()).unwrap_or_else(|| Utc.timestamp_opt(0, 0).unwrap())
     }
 
-    /// Stores `entry`: new, updated (content changed: the stored entry takes
-    /// the new fields, keeps its id and first-seen time, and `updated` moves
-    /// to `now` unless the source gives a later date), or unchanged.
-    pub fn upsert(&self, mut entry: Entry, now: DateTime<Utc>) -> Result<Upsert, StoreError> {
-        let key = entry.key.as_str().as_bytes().to_vec();
-        let old = match self.entries.get(&key)? {
-            Some(bytes) => Some(decode::<Entry>(&bytes, entry.key.as_str())?),
-            None => None,
-        };
-        let outcome = match &old {
-            None => Upsert::New,
-            Some(old) if old.content_hash == entry.content_hash => return Ok(Upsert::Unchanged),
-            Some(old) => {
-                entry.atom_id = old.atom_id.clone();
-                entry.first_seen = old.first_seen;
-                if entry.date_guessed {
-                    // A guessed date is the first-seen time; keep the first one.
-                    entry.published = old.published;
+    /// Stores `entry`. It is new, or it matches a stored entry by its
+    /// identity or (when `by_link` allows, see [`Matched`]) by its canonical
+    /// link. A match from the entry's own source replaces its text when the
+    /// text changed (`updated` moves to `now`, or the source's later date;
+    /// the `atom:id`, first-seen time and a guessed date stay). A match from
+    /// another source only adds that source and fills what the entry lacks,
+    /// so two sources with different excerpts never flip-flop an entry.
+    pub fn upsert(&self, mut entry: Entry, now: DateTime<Utc>, by_link: bool) -> Result<(Upsert, Matched), StoreError> {
+        let mut target = entry.key.clone();
+        let mut old = self.get(&target)?;
+        let mut matched = Matched::Identity;
+        let alias = entry.canonical_link.as_ref().filter(|_| by_link).map(|link| alias_key(entry.party.as_str(), link));
+        if old.is_none() {
+            if let Some(alias) = &alias {
+                if let Some(key) = self.aliases.get(alias)? {
+                    let key = EntryKey::from_stored(&String::from_utf8_lossy(&key));
+                    if let Some(found) = self.get(&key)? {
+                        matched = if found.sources.contains(&entry.source) || found.source == entry.source {
+                            Matched::LinkSameSource
+                        } else {
+                            Matched::LinkOtherSource
+                        };
+                        target = key;
+                        old = Some(found);
+                    }
                 }
-                entry.updated = entry.updated.max(now).max(old.updated);
-                Upsert::Updated
             }
+        }
+        let (outcome, write) = match &old {
+            None => {
+                entry.sources = vec![entry.source.clone()];
+                (Upsert::New, entry)
+            }
+            Some(old) => match merge(old, entry, now) {
+                Some((outcome, merged)) => (outcome, merged),
+                None => return Ok((Upsert::Unchanged, matched)),
+            },
         };
-        let value = serde_json::to_vec(&entry).map_err(|e| StoreError::Corrupt { what: entry.key.to_string(), cause: e.to_string() })?;
+        let value = serde_json::to_vec(&write).map_err(|e| StoreError::Corrupt { what: write.key.to_string(), cause: e.to_string() })?;
         let old_index = old.as_ref().map(|o| (time_key(o), party_key(o)));
-        let new_index = (time_key(&entry), party_key(&entry));
+        let new_index = (time_key(&write), party_key(&write));
+        let key = target.as_str().as_bytes().to_vec();
+        let new_alias = if outcome == Upsert::New { alias } else { None };
         let result: Result<(), TransactionError<()>> =
-            (&self.entries, &self.by_time, &self.by_party).transaction(|(entries, by_time, by_party)| {
+            (&self.entries, &self.by_time, &self.by_party, &self.aliases).transaction(|(entries, by_time, by_party, aliases)| {
                 if let Some((t, p)) = &old_index {
                     by_time.remove(t.as_slice())?;
                     by_party.remove(p.as_slice())?;
@@ -145,13 +179,19 @@ impl Store {
                 entries.insert(key.as_slice(), value.as_slice())?;
                 by_time.insert(new_index.0.as_slice(), &[])?;
                 by_party.insert(new_index.1.as_slice(), &[])?;
+                if let Some(alias) = &new_alias {
+                    // The first entry to claim a link keeps it.
+                    if aliases.get(alias.as_slice())?.is_none() {
+                        aliases.insert(alias.as_slice(), key.as_slice())?;
+                    }
+                }
                 Ok::<(), ConflictableTransactionError<()>>(())
             });
         result.map_err(|e| match e {
             TransactionError::Storage(e) => StoreError::Io(e),
             TransactionError::Abort(()) => StoreError::Corrupt { what: "transaction".into(), cause: "aborted".into() },
         })?;
-        Ok(outcome)
+        Ok((outcome, matched))
     }
 
     pub fn get(&self, key: &EntryKey) -> Result<Option<Entry>, StoreError> {
@@ -227,6 +267,84 @@ impl Store {
         self.db.flush()?;
         Ok(())
     }
+}
+
+/// `old` updated by `new`: `None` when nothing needs writing.
+fn merge(old: &Entry, new: Entry, now: DateTime<Utc>) -> Option<(Upsert, Entry)> {
+    let mut merged = old.clone();
+    let mut sources_changed = false;
+    if !merged.sources.contains(&new.source) {
+        merged.sources.push(new.source.clone());
+        sources_changed = true;
+    }
+    if new.source == old.source {
+        let last_sent = if old.source_hash.is_empty() { &old.content_hash } else { &old.source_hash };
+        if new.source_hash == *last_sent {
+            return sources_changed.then_some((Upsert::Unchanged, merged));
+        }
+        let published = if new.date_guessed { old.published } else { new.published };
+        merged = Entry {
+            key: old.key.clone(),
+            atom_id: old.atom_id.clone(),
+            first_seen: old.first_seen,
+            sources: merged.sources,
+            published,
+            date_guessed: old.date_guessed && new.date_guessed,
+            updated: new.updated.max(now).max(old.updated),
+            // What another source filled in stays until the owner sends its own.
+            summary: new.summary.or(merged.summary),
+            content: new.content.or(merged.content),
+            ..new
+        };
+        merged.content_hash = crate::normalize::identity::content_hash(
+            &merged.title,
+            merged.link.as_deref(),
+            merged.summary.as_deref(),
+            merged.content.as_deref(),
+        );
+        return Some((Upsert::Updated, merged));
+    }
+    // Another source of the party: fill gaps only.
+    let mut filled = false;
+    if merged.summary.is_none() && new.summary.is_some() {
+        merged.summary = new.summary;
+        filled = true;
+    }
+    if merged.content.is_none() && new.content.is_some() {
+        merged.content = new.content;
+        filled = true;
+    }
+    if merged.link.is_none() && new.link.is_some() {
+        merged.link = new.link;
+        merged.canonical_link = new.canonical_link;
+        filled = true;
+    }
+    if merged.date_guessed && !new.date_guessed {
+        merged.published = new.published;
+        merged.date_guessed = false;
+        filled = true;
+    }
+    if filled {
+        merged.content_hash = crate::normalize::identity::content_hash(
+            &merged.title,
+            merged.link.as_deref(),
+            merged.summary.as_deref(),
+            merged.content.as_deref(),
+        );
+        if merged.sketch.is_empty() {
+            merged.sketch = new.sketch;
+        }
+        merged.updated = now.max(old.updated);
+        return Some((Upsert::Updated, merged));
+    }
+    sources_changed.then_some((Upsert::Unchanged, merged))
+}
+
+fn alias_key(party: &str, canonical_link: &str) -> Vec<u8> {
+    let mut key = party.as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(canonical_link.as_bytes());
+    key
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {

@@ -48,6 +48,10 @@ pub struct SourceState {
     pub items_last_seen: u64,
     /// Items that the last read had to date by first-seen time.
     pub dates_guessed: u64,
+    /// Items of a web page whose printed date could not be read, last read.
+    pub dates_unreadable: u64,
+    /// The source was seen rotating item ids (logged once).
+    pub id_rotation_seen: bool,
     /// Format of the document at the last read ("RSS 2.0", "Atom", ...).
     pub format: Option<String>,
 }

@@ -6,13 +6,11 @@ use std::path::Path;
 
 /// Parses an Atom document; panics with the document when it is not Atom.
 pub fn parse(xml: &str, what: &str) -> Feed {
-    xml.parse::<Feed>()
-        .unwrap_or_else(|e| panic!("{what} is not a readable Atom feed ({e}):\n{xml}"))
+    xml.parse::<Feed>().unwrap_or_else(|e| panic!("{what} is not a readable Atom feed ({e}):\n{xml}"))
 }
 
 pub fn read(path: &Path) -> Feed {
-    let xml = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read published feed {}: {e}", path.display()));
+    let xml = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read published feed {}: {e}", path.display()));
     parse(&xml, &path.display().to_string())
 }
 
@@ -57,21 +55,11 @@ pub fn titles(feed: &Feed) -> Vec<String> {
 /// The single entry whose displayed title is `wanted`.
 pub fn entry_titled<'a>(feed: &'a Feed, wanted: &str) -> &'a Entry {
     let found: Vec<&Entry> = feed.entries().iter().filter(|e| title(e) == wanted).collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "expected exactly one entry titled {wanted:?}, found {}; titles: {:#?}",
-        found.len(),
-        titles(feed)
-    );
+    assert_eq!(found.len(), 1, "expected exactly one entry titled {wanted:?}, found {}; titles: {:#?}", found.len(), titles(feed));
     found[0]
 }
 
 /// `href`s of the links with relation `rel` (a missing `rel` means alternate).
 pub fn links_with_rel<'a>(links: &'a [atom_syndication::Link], rel: &str) -> Vec<&'a str> {
-    links
-        .iter()
-        .filter(|l| l.rel() == rel)
-        .map(|l| l.href())
-        .collect()
+    links.iter().filter(|l| l.rel() == rel).map(|l| l.href()).collect()
 }

@@ -25,10 +25,7 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -79,11 +76,7 @@ impl FixtureServer {
                 thread::spawn(move || handle_connection(stream, &conn_shared));
             }
         });
-        FixtureServer {
-            addr,
-            shared,
-            version: AtomicU64::new(0),
-        }
+        FixtureServer { addr, shared, version: AtomicU64::new(0) }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -94,10 +87,7 @@ impl FixtureServer {
     pub fn set(&self, path: &str, status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) {
         let route = Route {
             status,
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
+            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
             body: body.into(),
             validators: None,
         };
@@ -113,10 +103,8 @@ impl FixtureServer {
         // A fixed past instant plus one hour per version: deterministic, and
         // every new version is later than the one before.
         let modified = UNIX_EPOCH + Duration::from_secs(1_795_000_000 + version * 3600);
-        let validators = Validators {
-            etag: format!("\"{}-{:016x}\"", version, fnv1a(&body)),
-            last_modified: httpdate::fmt_http_date(modified),
-        };
+        let validators =
+            Validators { etag: format!("\"{}-{:016x}\"", version, fnv1a(&body)), last_modified: httpdate::fmt_http_date(modified) };
         let route = Route {
             status: 200,
             headers: vec![("Content-Type".to_string(), content_type.to_string())],
@@ -136,12 +124,7 @@ impl FixtureServer {
     /// Serves a file from `tests/fixtures/` without validators, so every poll
     /// downloads and parses it again.
     pub fn serve_fixture_unconditional(&self, path: &str, fixture: &str) {
-        self.set(
-            path,
-            200,
-            &[("Content-Type", content_type_for(fixture))],
-            read_fixture(fixture),
-        );
+        self.set(path, 200, &[("Content-Type", content_type_for(fixture))], read_fixture(fixture));
     }
 
     /// Makes every route known so far answer `status` with a short error page.
@@ -162,19 +145,12 @@ impl FixtureServer {
     }
 
     pub fn requests_for(&self, path: &str) -> Vec<RecordedRequest> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.path == path)
-            .collect()
+        self.requests().into_iter().filter(|r| r.path == path).collect()
     }
 
     fn insert(&self, path: &str, route: Route) {
         assert!(path.starts_with('/'), "route paths start with '/': {path}");
-        self.shared
-            .routes
-            .lock()
-            .unwrap()
-            .insert(path.to_string(), route);
+        self.shared.routes.lock().unwrap().insert(path.to_string(), route);
     }
 }
 
@@ -187,10 +163,7 @@ impl Drop for FixtureServer {
 }
 
 pub fn fixture_path(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("fixtures")
-        .join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures").join(name)
 }
 
 pub fn read_fixture(name: &str) -> Vec<u8> {
@@ -213,9 +186,7 @@ fn content_type_for(fixture: &str) -> &'static str {
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 fn handle_connection(stream: TcpStream, shared: &Shared) {
@@ -250,38 +221,20 @@ fn handle_connection(stream: TcpStream, shared: &Shared) {
             headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
         }
     }
-    let content_length = headers
-        .iter()
-        .find(|(n, _)| n == "content-length")
-        .and_then(|(_, v)| v.parse::<u64>().ok())
-        .unwrap_or(0);
+    let content_length = headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.parse::<u64>().ok()).unwrap_or(0);
     if content_length > 0 {
         let mut sink = Vec::new();
         let _ = (&mut reader).take(content_length).read_to_end(&mut sink);
     }
 
     let route = shared.routes.lock().unwrap().get(&path).cloned();
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
     let (status, mut response_headers, body) = match route {
-        None => (
-            404,
-            vec![("Content-Type".to_string(), "text/plain".to_string())],
-            b"no such fixture\n".to_vec(),
-        ),
+        None => (404, vec![("Content-Type".to_string(), "text/plain".to_string())], b"no such fixture\n".to_vec()),
         Some(route) => match &route.validators {
-            Some(v) if not_modified(v, header("if-none-match"), header("if-modified-since")) => (
-                304,
-                vec![
-                    ("ETag".to_string(), v.etag.clone()),
-                    ("Last-Modified".to_string(), v.last_modified.clone()),
-                ],
-                Vec::new(),
-            ),
+            Some(v) if not_modified(v, header("if-none-match"), header("if-modified-since")) => {
+                (304, vec![("ETag".to_string(), v.etag.clone()), ("Last-Modified".to_string(), v.last_modified.clone())], Vec::new())
+            }
             Some(v) => {
                 let mut h = route.headers.clone();
                 h.push(("ETag".to_string(), v.etag.clone()));
@@ -292,12 +245,7 @@ fn handle_connection(stream: TcpStream, shared: &Shared) {
         },
     };
 
-    shared.log.lock().unwrap().push(RecordedRequest {
-        method: method.clone(),
-        path,
-        headers: headers.clone(),
-        response_status: status,
-    });
+    shared.log.lock().unwrap().push(RecordedRequest { method: method.clone(), path, headers: headers.clone(), response_status: status });
 
     let date = httpdate::fmt_http_date(SystemTime::now());
     response_headers.push(("Date".to_string(), date));
@@ -325,15 +273,9 @@ fn not_modified(v: &Validators, if_none_match: Option<&str>, if_modified_since: 
     if let Some(inm) = if_none_match {
         // RFC 9110: If-None-Match takes precedence; weak comparison.
         let ours = v.etag.trim_start_matches("W/");
-        return inm
-            .split(',')
-            .map(|t| t.trim().trim_start_matches("W/"))
-            .any(|t| t == "*" || t == ours);
+        return inm.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == "*" || t == ours);
     }
-    match (
-        if_modified_since.and_then(|d| httpdate::parse_http_date(d).ok()),
-        httpdate::parse_http_date(&v.last_modified).ok(),
-    ) {
+    match (if_modified_since.and_then(|d| httpdate::parse_http_date(d).ok()), httpdate::parse_http_date(&v.last_modified).ok()) {
         (Some(since), Some(modified)) => modified <= since,
         _ => false,
     }

@@ -13,37 +13,23 @@ pub struct PollLine {
 impl PollLine {
     /// The value of `key`; panics naming the line when it is missing.
     pub fn get(&self, key: &str) -> &str {
-        self.fields
-            .get(key)
-            .unwrap_or_else(|| panic!("poll-once line has no `{key}=`: {}", self.raw))
+        self.fields.get(key).unwrap_or_else(|| panic!("poll-once line has no `{key}=`: {}", self.raw))
     }
 
     pub fn count(&self, key: &str) -> u64 {
-        self.get(key)
-            .parse()
-            .unwrap_or_else(|_| panic!("`{key}=` is not a number in: {}", self.raw))
+        self.get(key).parse().unwrap_or_else(|_| panic!("`{key}=` is not a number in: {}", self.raw))
     }
 }
 
 /// Parses every non-empty line of `stdout`.
 pub fn parse_lines(stdout: &str) -> Vec<PollLine> {
-    stdout
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| PollLine {
-            raw: l.to_string(),
-            fields: parse_line(l),
-        })
-        .collect()
+    stdout.lines().filter(|l| !l.trim().is_empty()).map(|l| PollLine { raw: l.to_string(), fields: parse_line(l) }).collect()
 }
 
 /// The one line for `source` (e.g. `pcp/rss`); panics if there is not
 /// exactly one.
 pub fn line_for<'a>(lines: &'a [PollLine], source: &str) -> &'a PollLine {
-    let found: Vec<&PollLine> = lines
-        .iter()
-        .filter(|l| l.fields.get("source").map(String::as_str) == Some(source))
-        .collect();
+    let found: Vec<&PollLine> = lines.iter().filter(|l| l.fields.get("source").map(String::as_str) == Some(source)).collect();
     assert_eq!(
         found.len(),
         1,

@@ -23,20 +23,13 @@ impl Party {
     }
 
     pub fn to_toml(&self) -> String {
-        let languages = self
-            .languages
-            .iter()
-            .map(|l| format!("\"{l}\""))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let languages = self.languages.iter().map(|l| format!("\"{l}\"")).collect::<Vec<_>>().join(", ");
         let mut out = format!(
             "[[party]]\nid = \"{}\"\nname = \"{}\"\nabbreviation = \"{}\"\ncountry = \"{}\"\nlanguages = [{}]\nhomepage = \"{}\"\n",
             self.id, self.name, self.abbreviation, self.country, languages, self.homepage
         );
         for (id, url) in &self.sources {
-            out.push_str(&format!(
-                "\n[[party.source]]\nid = \"{id}\"\nkind = \"feed\"\nurl = \"{url}\"\n"
-            ));
+            out.push_str(&format!("\n[[party.source]]\nid = \"{id}\"\nkind = \"feed\"\nurl = \"{url}\"\n"));
         }
         out
     }
@@ -91,17 +84,13 @@ pub const KKE_TITLES: [&str; 4] = [
 ];
 
 /// Titles of `jsonfeed-pce.json` (Spanish; one title written with `\u` escapes).
-pub const PCE_TITLES: [&str; 2] = [
-    "Declaración del Comité Federal: por una vivienda pública, digna y asequible",
-    "Campaña de solidaridad con Cuba — ¡Ni un paso atrás!",
-];
+pub const PCE_TITLES: [&str; 2] =
+    ["Declaración del Comité Federal: por una vivienda pública, digna y asequible", "Campaña de solidaridad con Cuba — ¡Ni un paso atrás!"];
 
 /// Titles of `rss2-entry-without-id.xml` (French): neither item has a guid,
 /// the second has no link either.
-pub const PTB_TITLES: [&str; 2] = [
-    "Le PTB dépose une proposition de loi pour la pension à 65 ans",
-    "Grève générale du 14 décembre : tous et toutes à Bruxelles",
-];
+pub const PTB_TITLES: [&str; 2] =
+    ["Le PTB dépose une proposition de loi pour la pension à 65 ans", "Grève générale du 14 décembre : tous et toutes à Bruxelles"];
 
 pub fn pcp(server: &FixtureServer) -> Party {
     Party {
@@ -162,12 +151,7 @@ pub fn serve_three_parties(server: &FixtureServer) -> Vec<Party> {
 
 /// Every title the three parties publish, sorted.
 pub fn three_party_titles() -> Vec<String> {
-    let mut all: Vec<String> = PCP_TITLES
-        .iter()
-        .chain(KKE_TITLES.iter())
-        .chain(PCE_TITLES.iter())
-        .map(|t| t.to_string())
-        .collect();
+    let mut all: Vec<String> = PCP_TITLES.iter().chain(KKE_TITLES.iter()).chain(PCE_TITLES.iter()).map(|t| t.to_string()).collect();
     all.sort();
     all
 }

@@ -31,10 +31,7 @@ pub struct Run {
 impl Run {
     /// The whole exchange, for assertion messages.
     pub fn describe(&self) -> String {
-        format!(
-            "exit code: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
+        format!("exit code: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.code, self.stdout, self.stderr)
     }
 }
 
@@ -53,11 +50,7 @@ impl Sandbox {
         let elsewhere = tempfile::tempdir().expect("temp dir for the working directory");
         let config = dir.path().join("plenum.toml");
         std::fs::write(&config, config_toml).expect("write plenum.toml");
-        Sandbox {
-            dir,
-            elsewhere,
-            config,
-        }
+        Sandbox { dir, elsewhere, config }
     }
 
     pub fn path(&self) -> &Path {
@@ -225,11 +218,7 @@ impl Daemon {
         }
         drop(tx);
 
-        let mut daemon = Daemon {
-            child: Some(child),
-            host_port: String::new(),
-            log,
-        };
+        let mut daemon = Daemon { child: Some(child), host_port: String::new(), log };
         let deadline = Instant::now() + DAEMON_TIME_LIMIT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -290,11 +279,7 @@ impl Daemon {
     /// Waits until `/feed.atom` parses and shows exactly `titles` (sorted).
     pub fn wait_for_titles(&self, path: &str, titles: &[String]) -> atom_syndication::Feed {
         let response = self.wait_for(path, &format!("the entries {titles:?}"), |r| {
-            r.status == 200
-                && r.text()
-                    .parse::<atom_syndication::Feed>()
-                    .map(|f| super::atom::titles(&f) == titles)
-                    .unwrap_or(false)
+            r.status == 200 && r.text().parse::<atom_syndication::Feed>().map(|f| super::atom::titles(&f) == titles).unwrap_or(false)
         });
         super::atom::parse(&response.text(), path)
     }
@@ -311,10 +296,7 @@ impl Daemon {
     /// Sends `signal` (as kill(1) spells it, e.g. `-INT`) and waits for the exit.
     pub fn stop_with(mut self, signal: &str) -> (ExitStatus, String) {
         let pid = self.pid().to_string();
-        let kill = Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .expect("run kill(1)");
+        let kill = Command::new("kill").args([signal, &pid]).status().expect("run kill(1)");
         assert!(kill.success(), "kill {signal} {pid} failed");
         let mut child = self.child.take().expect("daemon still owned");
         let deadline = Instant::now() + DAEMON_TIME_LIMIT;
@@ -325,10 +307,7 @@ impl Daemon {
             if Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!(
-                    "plenum run did not stop within {DAEMON_TIME_LIMIT:?} of kill {signal}; log:\n{}",
-                    self.log()
-                );
+                panic!("plenum run did not stop within {DAEMON_TIME_LIMIT:?} of kill {signal}; log:\n{}", self.log());
             }
             thread::sleep(Duration::from_millis(10));
         };
@@ -351,8 +330,5 @@ pub fn listening_address(line: &str) -> Option<String> {
     let rest = &line[start..];
     let end = rest.find('/')?;
     let host_port = &rest[..end];
-    host_port
-        .rsplit_once(':')
-        .filter(|(_, port)| port.parse::<u16>().is_ok_and(|p| p != 0))
-        .map(|_| host_port.to_string())
+    host_port.rsplit_once(':').filter(|(_, port)| port.parse::<u16>().is_ok_and(|p| p != 0)).map(|_| host_port.to_string())
 }

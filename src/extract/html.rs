@@ -1,0 +1,366 @@
+//! Web pages without feeds, read with CSS selectors.
+//!
+//! An html source names a selector for the news items on its page and, inside
+//! each item, selectors for the title, link, date and summary. An item
+//! without a title or link is skipped with a warning naming it; it never
+//! aborts the page. Dates are read in this order: a `datetime` (or
+//! `content`) attribute, the configured `date_format`, then the known formats
+//! of the source's language ([`super::date`]); a date that cannot be read
+//! leaves the item undated (normalize then dates it by first sight and flags
+//! it), and is counted so the operator sees it.
+//!
+//! [`detail`] reads an article's own page for what listings often omit:
+//! `article:published_time`, JSON-LD `datePublished`, `<time datetime>`, and
+//! `og:description`.
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+use scraper::{ElementRef, Html, Selector};
+use url::Url;
+
+use super::date::{self, DateSource};
+use super::{RawFeed, RawItem};
+
+/// How to read one site's news page; compiled from the config.
+#[derive(Debug, Clone)]
+pub struct HtmlRules {
+    /// One match per news item.
+    pub item: Selector,
+    /// Inside an item: the title's element (its text).
+    pub title: Selector,
+    /// Inside an item: the link's element (its `href`, or a link inside it).
+    pub link: Selector,
+    pub date: Option<Selector>,
+    pub date_format: Option<String>,
+    /// Inside an item: the summary's element (its inner HTML).
+    pub summary: Option<Selector>,
+    /// The link to the next page of the listing.
+    pub next_page: Option<Selector>,
+    /// Listing pages to read on the first poll (1 = just the page).
+    pub pages: u32,
+    /// Fetch new items' own pages for their date and summary.
+    pub detail: bool,
+    /// Keep only links matching one of these (when any are given).
+    pub include: Vec<Regex>,
+    /// Drop links matching any of these.
+    pub exclude: Vec<Regex>,
+}
+
+/// Compiles a CSS selector; the error says what is wrong with it.
+pub fn selector(text: &str) -> Result<Selector, String> {
+    use scraper::error::SelectorErrorKind as E;
+    Selector::parse(text).map_err(|e| {
+        let why = match e {
+            E::UnexpectedToken => "an unexpected character".to_string(),
+            E::EndOfLine => "it ends too early".to_string(),
+            E::InvalidAtRule | E::InvalidAtRuleBody => "@-rules are not selectors".to_string(),
+            E::UnexpectedSelectorParseError(kind) => format!("{kind:?}"),
+            _ => "it does not parse".to_string(),
+        };
+        format!("`{text}` is not a valid CSS selector ({why})")
+    })
+}
+
+/// What one listing page yielded.
+#[derive(Debug, Default)]
+pub struct HtmlPage {
+    pub feed: RawFeed,
+    /// Items skipped or dates not read, in words.
+    pub warnings: Vec<String>,
+    /// Items whose date element was found but could not be read.
+    pub dates_unreadable: usize,
+    /// The next listing page, when `next_page` matched.
+    pub next_page: Option<Url>,
+}
+
+/// Reads the items of a listing page (UTF-8 `body`, fetched from `page_url`).
+pub fn extract(body: &str, page_url: &Url, rules: &HtmlRules, lang: Option<&str>, now: DateTime<Utc>) -> HtmlPage {
+    let doc = Html::parse_document(body);
+    let base = base_url(&doc, page_url);
+    let mut page = HtmlPage {
+        feed: RawFeed {
+            title: first_text(&doc, "title"),
+            link: Some(page_url.to_string()),
+            language: doc.root_element().value().attr("lang").map(str::to_string).or_else(|| lang.map(str::to_string)),
+            format: "HTML",
+            ..RawFeed::default()
+        },
+        ..HtmlPage::default()
+    };
+    let mut seen_links = std::collections::HashSet::new();
+    for (index, element) in doc.select(&rules.item).enumerate() {
+        let n = index + 1;
+        let Some(title) = element.select(&rules.title).next().map(text_of).filter(|t| !t.is_empty()) else {
+            page.warnings.push(format!("item {n}: skipped, no title (`title` selector matched nothing or empty text)"));
+            continue;
+        };
+        let Some(link) = element.select(&rules.link).next().and_then(href_of).and_then(|h| base.join(h.trim()).ok()) else {
+            page.warnings
+                .push(format!("item {n} \"{}\": skipped, no link (`link` selector matched no element with an href)", short(&title)));
+            continue;
+        };
+        if !matches!(link.scheme(), "http" | "https") {
+            page.warnings.push(format!("item {n} \"{}\": skipped, link is not http(s): {link}", short(&title)));
+            continue;
+        }
+        let link_text = link.to_string();
+        if (!rules.include.is_empty() && !rules.include.iter().any(|r| r.is_match(&link_text)))
+            || rules.exclude.iter().any(|r| r.is_match(&link_text))
+        {
+            continue;
+        }
+        if !seen_links.insert(link_text.clone()) {
+            continue;
+        }
+        let mut item = RawItem { link: Some(link_text), title: Some(title.clone()), ..RawItem::default() };
+        read_date(element, rules, lang, now, &mut item);
+        if item.published.is_none() {
+            if let Some(note) = &item.date_note {
+                page.dates_unreadable += 1;
+                page.warnings.push(format!("item {n} \"{}\": {note}", short(&title)));
+            }
+        }
+        if let Some(summary) = &rules.summary {
+            item.summary_html = element.select(summary).next().map(|e| e.inner_html()).filter(|h| !h.trim().is_empty());
+        }
+        page.feed.items.push(item);
+    }
+    if page.feed.items.is_empty() && page.warnings.is_empty() {
+        page.warnings.push("the `item` selector matched nothing on this page".to_string());
+    }
+    page.next_page = rules
+        .next_page
+        .as_ref()
+        .and_then(|s| doc.select(s).next())
+        .and_then(href_of)
+        .and_then(|h| base.join(h.trim()).ok())
+        .filter(|u| u != page_url && matches!(u.scheme(), "http" | "https"));
+    page
+}
+
+/// Fills `item.published` and explains how (or why not) in `item.date_note`.
+fn read_date(element: ElementRef<'_>, rules: &HtmlRules, lang: Option<&str>, now: DateTime<Utc>, item: &mut RawItem) {
+    let found = match &rules.date {
+        Some(sel) => element.select(sel).next(),
+        // Without a date selector, a machine-readable <time> in the item still counts.
+        None => element.select(time_selector()).next(),
+    };
+    let Some(found) = found else {
+        if rules.date.is_some() {
+            item.date_note = Some("no date (`date` selector matched nothing)".into());
+        }
+        return;
+    };
+    // A machine-readable attribute on the element, or on a <time> inside it.
+    let machine = std::iter::once(found).chain(found.select(time_selector()));
+    for element in machine {
+        for attr in ["datetime", "content"] {
+            if let Some(value) = element.value().attr(attr) {
+                if let Some(at) = date::parse_machine_date(value) {
+                    item.published = Some(at);
+                    item.date_note = Some(format!("from the {attr} attribute \"{value}\""));
+                    return;
+                }
+            }
+        }
+    }
+    let text = text_of(found);
+    match date::parse_date(&text, lang, rules.date_format.as_deref(), now) {
+        Some(parsed) => {
+            item.published = Some(parsed.at);
+            let how = match parsed.source {
+                DateSource::Attribute => "attribute",
+                DateSource::Format => "the configured date_format",
+                DateSource::Known => "a known format",
+                DateSource::Relative => "a relative date",
+            };
+            item.date_note = Some(format!("parsed \"{}\" with {how}{}", short(&text), lang.map(|l| format!(" ({l})")).unwrap_or_default()));
+        }
+        None => item.date_note = Some(format!("date \"{}\" could not be read", short(&text))),
+    }
+}
+
+/// What an article's own page says about it.
+#[derive(Debug, Default, PartialEq)]
+pub struct Detail {
+    pub published: Option<DateTime<Utc>>,
+    pub summary: Option<String>,
+}
+
+/// Reads an article page's metadata: the publication date from
+/// `article:published_time`, JSON-LD `datePublished`, `itemprop=datePublished`
+/// or the first `<time datetime>`; the summary from `og:description` or the
+/// `description` meta tag (as escaped text).
+pub fn detail(body: &str) -> Detail {
+    let doc = Html::parse_document(body);
+    let meta = |sel: &str| -> Option<String> {
+        let s = Selector::parse(sel).ok()?;
+        doc.select(&s).find_map(|e| e.value().attr("content").map(str::to_string)).filter(|c| !c.trim().is_empty())
+    };
+    let published = meta(r#"meta[property="article:published_time"]"#)
+        .and_then(|d| date::parse_machine_date(&d))
+        .or_else(|| json_ld_date(&doc))
+        .or_else(|| meta(r#"[itemprop="datePublished"]"#).and_then(|d| date::parse_machine_date(&d)))
+        .or_else(|| doc.select(time_selector()).find_map(|t| t.value().attr("datetime").and_then(date::parse_machine_date)));
+    let summary = meta(r#"meta[property="og:description"]"#)
+        .or_else(|| meta(r#"meta[name="description"]"#))
+        .map(|text| format!("<p>{}</p>", html_escape::encode_text(text.trim())));
+    Detail { published, summary }
+}
+
+fn json_ld_date(doc: &Html) -> Option<DateTime<Utc>> {
+    let s = Selector::parse(r#"script[type="application/ld+json"]"#).ok()?;
+    doc.select(&s).find_map(|script| {
+        let value: serde_json::Value = serde_json::from_str(&script.inner_html()).ok()?;
+        find_key(&value, "datePublished", 0).and_then(date::parse_machine_date)
+    })
+}
+
+/// The first string under `key`, searched depth-first (JSON-LD nests in @graph).
+fn find_key<'a>(value: &'a serde_json::Value, key: &str, depth: usize) -> Option<&'a str> {
+    if depth > 16 {
+        return None;
+    }
+    match value {
+        serde_json::Value::Object(map) => {
+            map.get(key).and_then(|v| v.as_str()).or_else(|| map.values().find_map(|v| find_key(v, key, depth + 1)))
+        }
+        serde_json::Value::Array(items) => items.iter().find_map(|v| find_key(v, key, depth + 1)),
+        _ => None,
+    }
+}
+
+fn time_selector() -> &'static Selector {
+    static TIME: std::sync::OnceLock<Selector> = std::sync::OnceLock::new();
+    TIME.get_or_init(|| Selector::parse("time[datetime]").unwrap_or_else(|_| unreachable!("a constant selector")))
+}
+
+/// `<base href>` if the page sets one, else the page's own address.
+fn base_url(doc: &Html, page_url: &Url) -> Url {
+    let Ok(s) = Selector::parse("base[href]") else { return page_url.clone() };
+    doc.select(&s).next().and_then(|b| b.value().attr("href")).and_then(|h| page_url.join(h).ok()).unwrap_or_else(|| page_url.clone())
+}
+
+/// The `href` of the element, or of the first link inside it.
+fn href_of(element: ElementRef<'_>) -> Option<&str> {
+    if let Some(href) = element.value().attr("href") {
+        return Some(href);
+    }
+    let Ok(a) = Selector::parse("a[href]") else { return None };
+    element.select(&a).next().and_then(|e| e.value().attr("href"))
+}
+
+fn text_of(element: ElementRef<'_>) -> String {
+    element.text().flat_map(|t| t.split_whitespace()).collect::<Vec<_>>().join(" ")
+}
+
+fn first_text(doc: &Html, sel: &str) -> Option<String> {
+    let s = Selector::parse(sel).ok()?;
+    doc.select(&s).next().map(text_of).filter(|t| !t.is_empty())
+}
+
+fn short(text: &str) -> String {
+    crate::normalize::text::truncate_words(text, 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn rules(item: &str, title: &str, link: &str, date: Option<&str>) -> HtmlRules {
+        HtmlRules {
+            item: selector(item).unwrap(),
+            title: selector(title).unwrap(),
+            link: selector(link).unwrap(),
+            date: date.map(|d| selector(d).unwrap()),
+            date_format: None,
+            summary: None,
+            next_page: None,
+            pages: 1,
+            detail: false,
+            include: vec![],
+            exclude: vec![],
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn drupal_views_listing_with_portuguese_dates() {
+        let page = r#"<html lang="pt"><head><title>PCP</title></head><body>
+            <div class="views-row"><div class="corpo"><a href="/declaracao-a">Declaração A</a></div>
+              <span class="date-display-single">22 de Novembro de 2026</span></div>
+            <div class="views-row"><div class="corpo"><a href="https://www.pcp.pt/b">B</a></div>
+              <span class="date-display-single">sem data</span></div>
+            <div class="views-row"><div class="corpo">no link here</div></div>
+        </body></html>"#;
+        let url = Url::parse("https://www.pcp.pt/agenda").unwrap();
+        let out = extract(page, &url, &rules(".views-row", ".corpo", ".corpo a", Some(".date-display-single")), Some("pt"), now());
+        assert_eq!(out.feed.items.len(), 2);
+        let a = &out.feed.items[0];
+        assert_eq!(a.title.as_deref(), Some("Declaração A"));
+        assert_eq!(a.link.as_deref(), Some("https://www.pcp.pt/declaracao-a"));
+        assert_eq!(a.published.map(|d| d.date_naive().to_string()), Some("2026-11-22".into()));
+        assert_eq!(out.feed.items[1].published, None);
+        assert_eq!(out.dates_unreadable, 1);
+        assert_eq!(out.warnings.len(), 2, "{:?}", out.warnings);
+        assert!(out.warnings[1].contains("item 3") && out.warnings[1].contains("no link"), "{:?}", out.warnings);
+    }
+
+    #[test]
+    fn datetime_attributes_win_and_base_href_resolves_links() {
+        let page = r#"<html><head><base href="https://inter.kke.gr/en/"></head><body><article>
+            <h2><a href="articles/Statement/">Statement</a></h2><time datetime="2026-11-20T09:30:00+02:00">20 Nov</time></article></body></html>"#;
+        let url = Url::parse("https://inter.kke.gr/en/articles/").unwrap();
+        let out = extract(page, &url, &rules("article", "h2", "h2 a", None), Some("en"), now());
+        let item = &out.feed.items[0];
+        assert_eq!(item.link.as_deref(), Some("https://inter.kke.gr/en/articles/Statement/"));
+        assert_eq!(item.published, Some(Utc.with_ymd_and_hms(2026, 11, 20, 7, 30, 0).unwrap()));
+    }
+
+    #[test]
+    fn include_exclude_and_duplicate_links() {
+        let page = r#"<ul><li><a href="/post/1">One</a></li><li><a href="/post/1">One again</a></li>
+            <li><a href="/tag/news">Tag page</a></li><li><a href="javascript:void(0)">JS</a></li></ul>"#;
+        let url = Url::parse("https://cpusa.example/").unwrap();
+        let mut r = rules("li", "a", "a", None);
+        r.exclude = vec![Regex::new("/tag/").unwrap()];
+        let out = extract(page, &url, &r, None, now());
+        let links: Vec<_> = out.feed.items.iter().map(|i| i.link.clone().unwrap()).collect();
+        assert_eq!(links, ["https://cpusa.example/post/1"]);
+        r.exclude.clear();
+        r.include = vec![Regex::new("/tag/").unwrap()];
+        assert_eq!(extract(page, &url, &r, None, now()).feed.items.len(), 1);
+    }
+
+    #[test]
+    fn next_page_link_is_found() {
+        let page = r#"<div class="item"><a href="/a">A</a></div><ul class="pager"><li class="next"><a href="?page=1">next</a></li></ul>"#;
+        let url = Url::parse("https://www.kscm.cz/cs/aktualne/aktuality").unwrap();
+        let mut r = rules(".item", "a", "a", None);
+        r.next_page = Some(selector(".pager .next a").unwrap());
+        assert_eq!(extract(page, &url, &r, None, now()).next_page.unwrap().as_str(), "https://www.kscm.cz/cs/aktualne/aktuality?page=1");
+    }
+
+    #[test]
+    fn detail_pages_give_dates_and_summaries_from_metadata() {
+        let page = r#"<html><head><meta property="og:description" content="A &amp; B <i>"><script type="application/ld+json">
+            {"@graph":[{"@type":"WebPage"},{"@type":"NewsArticle","datePublished":"2026-11-19T08:00:00Z"}]}</script></head></html>"#;
+        let d = detail(page);
+        assert_eq!(d.published, Some(Utc.with_ymd_and_hms(2026, 11, 19, 8, 0, 0).unwrap()));
+        assert_eq!(d.summary.as_deref(), Some("<p>A &amp; B &lt;i&gt;</p>"));
+        let meta = r#"<meta property="article:published_time" content="2026-11-18T10:00:00+00:00">"#;
+        assert_eq!(detail(meta).published, Some(Utc.with_ymd_and_hms(2026, 11, 18, 10, 0, 0).unwrap()));
+        assert_eq!(detail("<p>nothing</p>"), Detail::default());
+    }
+
+    #[test]
+    fn selectors_are_checked() {
+        assert!(selector("li.views-row > a").is_ok());
+        let err = selector("h2 >> a[").unwrap_err();
+        assert!(err.contains("not a valid CSS selector"), "{err}");
+    }
+}

@@ -1,0 +1,179 @@
+//! Is this the same story? The rule that joins one statement published by
+//! several parties into one entry of the merged feed.
+//!
+//! Joint statements are common: a dozen parties publish the same text under
+//! the same title within a day or two. The rule (see [`same_story`]):
+//!
+//! - the same canonical article link (several parties linking one SolidNet
+//!   page), or
+//! - the same title after normalization (case, punctuation, spacing) AND
+//!   published within 48 hours AND
+//!   - similar text (MinHash estimate of the Jaccard similarity of word
+//!     3-shingles at least 0.5), or, when either has no text to compare,
+//!   - a long title (8 words or more), which is specific enough on its own.
+//!
+//! Why not "same title, same day" alone: titles such as "Statement of the
+//! Central Committee" or "Press release" are reused by many parties for
+//! different texts on the same day. Why not text similarity alone: excerpts
+//! are short and often missing. Why exact (normalized) titles rather than a
+//! fuzzy title match: "Solidarity with Cuba" and "Solidarity with Venezuela"
+//! differ by one word and are different stories; a wrong merge hides a
+//! party's statement, a missed one shows it twice, and the first is worse.
+
+use chrono::{DateTime, Duration, Utc};
+
+/// Number of MinHash values kept per entry.
+pub const SKETCH_LEN: usize = 16;
+/// Shingles compared: the first this many words of the text.
+const SKETCH_WORDS: usize = 300;
+const WINDOW: Duration = Duration::hours(48);
+const MIN_SIMILARITY: f64 = 0.5;
+const LONG_TITLE_WORDS: usize = 8;
+
+/// The title as compared: lowercase letters and digits, single spaces.
+pub fn title_key(title: &str) -> String {
+    let mut out = String::with_capacity(title.len());
+    for word in title.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().flat_map(char::to_lowercase));
+    }
+    out
+}
+
+/// A MinHash sketch of the text's word 3-shingles; empty when the text has
+/// fewer than three words.
+pub fn text_sketch(text: &str) -> Vec<u32> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(SKETCH_WORDS)
+        .map(|w| w.chars().flat_map(char::to_lowercase).collect())
+        .collect();
+    if words.len() < 3 {
+        return Vec::new();
+    }
+    let mut mins = [u32::MAX; SKETCH_LEN];
+    let mut bytes = [0u8; SKETCH_LEN * 4];
+    for shingle in words.windows(3) {
+        // One extendable-output hash gives SKETCH_LEN independent 32-bit hashes.
+        let mut hasher = blake3::Hasher::new();
+        for word in shingle {
+            hasher.update(word.as_bytes()).update(b" ");
+        }
+        hasher.finalize_xof().fill(&mut bytes);
+        for (min, chunk) in mins.iter_mut().zip(bytes.chunks_exact(4)) {
+            *min = (*min).min(u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]));
+        }
+    }
+    mins.to_vec()
+}
+
+/// Estimated Jaccard similarity of two sketches (0 when either is empty).
+pub fn similarity(a: &[u32], b: &[u32]) -> f64 {
+    if a.is_empty() || a.len() != b.len() {
+        return 0.0;
+    }
+    a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / a.len() as f64
+}
+
+/// What the rule looks at in an entry.
+#[derive(Debug, Clone, Copy)]
+pub struct StoryFacts<'a> {
+    pub title_key: &'a str,
+    pub canonical_link: Option<&'a str>,
+    pub published: DateTime<Utc>,
+    pub sketch: &'a [u32],
+}
+
+/// True when two entries (of different parties) tell the same story.
+pub fn same_story(a: &StoryFacts<'_>, b: &StoryFacts<'_>) -> bool {
+    if let (Some(x), Some(y)) = (a.canonical_link, b.canonical_link) {
+        if x == y {
+            return true;
+        }
+    }
+    if a.title_key.is_empty() || a.title_key != b.title_key || (a.published - b.published).abs() > WINDOW {
+        return false;
+    }
+    if !a.sketch.is_empty() && !b.sketch.is_empty() {
+        return similarity(a.sketch, b.sketch) >= MIN_SIMILARITY;
+    }
+    a.title_key.split(' ').count() >= LONG_TITLE_WORDS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const JOINT: &str = "Joint Statement of Communist and Workers' Parties on the escalation of imperialist war in the Middle East";
+    const JOINT_TEXT: &str = "The Communist and Workers' Parties that sign this statement denounce the new escalation of the \
+        imperialist war in the Middle East, the bombing of civilians, the blockade of Gaza and the plans of the \
+        USA, NATO and the EU to redraw the borders of the region for the profits of the monopolies. We call on the \
+        working class and the peoples to intensify the struggle against war, for peace and socialism.";
+
+    fn facts<'a>(title_key: &'a str, hours: i64, sketch: &'a [u32], link: Option<&'a str>) -> StoryFacts<'a> {
+        StoryFacts {
+            title_key,
+            canonical_link: link,
+            published: Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap() + Duration::hours(hours),
+            sketch,
+        }
+    }
+
+    #[test]
+    fn a_joint_statement_published_by_several_parties_is_one_story() {
+        let t = title_key(JOINT);
+        let kke = text_sketch(JOINT_TEXT);
+        // Another party republishes it a day later with an introduction and a signature list.
+        let pcp = text_sketch(&format!("Published by the PCP. {JOINT_TEXT} Signed: KKE, PCP, TKP, PCPE."));
+        assert!(similarity(&kke, &pcp) >= 0.5, "{}", similarity(&kke, &pcp));
+        assert!(same_story(&facts(&t, 0, &kke, None), &facts(&t, 26, &pcp, None)));
+        // Titles differing only in case, quotes and spacing are the same title.
+        assert_eq!(
+            title_key("«Joint  Statement» of Communist and Workers’ Parties"),
+            title_key("joint statement of communist and workers parties")
+        );
+    }
+
+    #[test]
+    fn generic_titles_with_different_texts_stay_apart() {
+        let t = title_key("Statement of the Central Committee");
+        let a = text_sketch("The Central Committee of the KKE met on Saturday and discussed the strike of the dock workers of Piraeus.");
+        let b = text_sketch("The Central Committee of the PCP analysed the state budget and the cuts to the national health service.");
+        assert!(!same_story(&facts(&t, 0, &a, None), &facts(&t, 2, &b, None)));
+        // Without texts, a short generic title is not enough.
+        assert!(!same_story(&facts(&t, 0, &[], None), &facts(&t, 2, &[], None)));
+    }
+
+    #[test]
+    fn similar_titles_are_different_stories() {
+        let cuba = title_key("Solidarity with the people of Cuba against the blockade and aggression");
+        let venezuela = title_key("Solidarity with the people of Venezuela against the blockade and aggression");
+        assert!(!same_story(&facts(&cuba, 0, &[], None), &facts(&venezuela, 0, &[], None)));
+    }
+
+    #[test]
+    fn the_same_title_weeks_apart_is_a_different_story() {
+        let t = title_key(JOINT);
+        let s = text_sketch(JOINT_TEXT);
+        assert!(!same_story(&facts(&t, 0, &s, None), &facts(&t, 24 * 20, &s, None)));
+        // ... and a long identical title within the window is enough without texts.
+        assert!(same_story(&facts(&t, 0, &[], None), &facts(&t, 30, &[], None)));
+    }
+
+    #[test]
+    fn the_same_link_is_the_same_story_whatever_the_titles() {
+        let link = Some("//solidnet.org/article/joint-statement");
+        assert!(same_story(&facts("a", 0, &[], link), &facts("b", 500, &[], link)));
+    }
+
+    #[test]
+    fn sketches_of_short_texts_are_empty() {
+        assert!(text_sketch("two words").is_empty());
+        assert_eq!(text_sketch(JOINT_TEXT).len(), SKETCH_LEN);
+        assert_eq!(text_sketch(JOINT_TEXT), text_sketch(&JOINT_TEXT.to_uppercase()));
+    }
+}
