@@ -186,20 +186,15 @@ fn list(config: &Config) -> ExitCode {
         for source in &party.sources {
             let state = store.source_state(&source.id).unwrap_or_default();
             let status = match (state.last_status, state.last_http_status) {
-                (Some(s), Some(code)) => format!("{} ({code})", s.as_str()),
-                (Some(s), None) => s.as_str().to_string(),
-                (None, _) => "never polled".to_string(),
+                (Some(s), Some(code)) => format!("{} http={code}", s.as_str()),
+                (Some(s), None) => format!("{} http=-", s.as_str()),
+                (None, _) => "never-polled".to_string(),
             };
             let last = state.last_poll.map_or("-".to_string(), |t| t.format("%Y-%m-%d %H:%M:%SZ").to_string());
             let enabled = if source.enabled { "" } else { "  (disabled)" };
             println!(
                 "  {}  {}  status={}  last_poll={}  entries={}  {}{enabled}",
-                source.id,
-                source.kind,
-                status.replace(' ', "-"),
-                last,
-                state.entries_added,
-                source.url
+                source.id, source.kind, status, last, state.entries_added, source.url
             );
             if state.dates_unreadable > 0 {
                 let n = state.dates_unreadable;

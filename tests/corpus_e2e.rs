@@ -15,12 +15,14 @@ use std::path::{Path, PathBuf};
 
 use common::atom;
 use common::fixture_server::FixtureServer;
-use common::logfmt;
 use common::parties::DAEMON_TABLE;
 use common::plenum::Sandbox;
 
 fn corpus() -> PathBuf {
-    std::env::var_os("PLENUM_SHARED").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")).join("corpus")
+    std::env::var_os("PLENUM_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+        .join("corpus")
 }
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
