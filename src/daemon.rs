@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, warn};
@@ -20,7 +20,7 @@ use tracing::{debug, error, info, warn};
 use crate::config::{Config, Party, Source};
 use crate::fetch::{FetchError, FetchSettings, Fetcher};
 use crate::ops::shutdown::{self, Shutdown};
-use crate::poll::{self, PollReport};
+use crate::poll::{self, PollPolicy, PollReport, Trigger};
 use crate::publish::{self, Published};
 use crate::schedule;
 use crate::serve;
@@ -94,28 +94,34 @@ pub async fn test_source(config: &Config, party_id: &str, which: Option<&str>) -
 }
 
 fn fetcher(config: &Config) -> Result<Fetcher, FetchError> {
+    let d = &config.daemon;
     Fetcher::new(FetchSettings {
-        timeout: config.daemon.timeout,
-        connect_timeout: config.daemon.connect_timeout,
-        max_body_bytes: config.daemon.max_body_bytes,
-        contact: config.daemon.contact.clone(),
+        timeout: d.timeout,
+        connect_timeout: d.connect_timeout,
+        stall_timeout: d.stall_timeout,
+        max_body_bytes: d.max_body_bytes,
+        max_redirects: d.max_redirects,
+        concurrency: d.concurrency,
+        host_gap: d.host_gap,
+        host_gaps: d.host_gaps.clone(),
+        contact: d.contact.clone(),
+        proxy: d.proxy.clone(),
     })
 }
 
-/// `plenum poll-once`: every enabled source once, then publish.
-pub async fn poll_once(config: Config) -> Result<Vec<PollReport>, DaemonError> {
+/// `plenum poll-once`: every enabled source once, then publish. Sources
+/// waiting for Retry-After or backoff are skipped (and reported) unless
+/// `force`. The fetcher paces hosts and bounds requests in flight.
+pub async fn poll_once(config: Config, force: bool) -> Result<Vec<PollReport>, DaemonError> {
     let store = Store::open(&config.daemon.data_dir)?;
     let fetcher = fetcher(&config)?;
-    let semaphore = Arc::new(Semaphore::new(config.daemon.concurrency));
+    let policy = Arc::new(PollPolicy::from_config(&config.daemon));
     let config = Arc::new(config);
     let mut tasks = tokio::task::JoinSet::new();
     let sources: Vec<(Party, Source)> = config.sources().filter(|(_, s)| s.enabled).map(|(p, s)| (p.clone(), s.clone())).collect();
     for (index, (party, source)) in sources.into_iter().enumerate() {
-        let (fetcher, store, semaphore) = (fetcher.clone(), store.clone(), semaphore.clone());
-        tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await;
-            (index, poll::poll_source(&fetcher, &store, &party, &source).await)
-        });
+        let (fetcher, store, policy) = (fetcher.clone(), store.clone(), policy.clone());
+        tasks.spawn(async move { (index, poll::poll_source(&fetcher, &store, &party, &source, &policy, Trigger::Manual { force }).await) });
     }
     let mut reports = Vec::new();
     while let Some(done) = tasks.join_next().await {
@@ -135,8 +141,12 @@ pub async fn poll_once(config: Config) -> Result<Vec<PollReport>, DaemonError> {
 async fn publish_now(config: &Arc<Config>, store: &Store, published: &Published) {
     let (config, store, published) = (config.clone(), store.clone(), published.clone());
     let started = std::time::Instant::now();
+    let (hub_config, hub_published) = (config.clone(), published.clone());
     match tokio::task::spawn_blocking(move || publish::publish_all(&config, &store, &published)).await {
-        Ok(Ok(count)) => info!(feeds = count, elapsed_ms = started.elapsed().as_millis() as u64, "published"),
+        Ok(Ok(count)) => {
+            info!(feeds = count, elapsed_ms = started.elapsed().as_millis() as u64, "published");
+            publish::websub::notify(&hub_config, &hub_published.take_changed()).await;
+        }
         Ok(Err(e)) => error!(error = %e, "publishing failed; the last good files stay in place"),
         Err(e) => error!(error = %e, "publishing task died"),
     }
@@ -148,7 +158,7 @@ struct Poller {
     config: Arc<Config>,
     store: Store,
     fetcher: Fetcher,
-    semaphore: Arc<Semaphore>,
+    policy: Arc<PollPolicy>,
     running: Arc<Mutex<HashSet<String>>>,
     changed: Arc<Notify>,
     tracker: TaskTracker,
@@ -174,8 +184,7 @@ impl Poller {
             let stop = this.shutdown.clone();
             let work = async {
                 tokio::time::sleep(delay).await;
-                let _permit = this.semaphore.acquire().await;
-                poll::poll_source(&this.fetcher, &this.store, &party, &source).await
+                poll::poll_source(&this.fetcher, &this.store, &party, &source, &this.policy, Trigger::Scheduled).await
             };
             tokio::select! {
                 report = work => {
@@ -192,11 +201,16 @@ impl Poller {
     }
 
     /// True when the source's last poll is older than its schedule's interval.
+    /// (Retry-After, backoff, the next due time and a 410 all make it wait.)
     fn due(&self, source: &Source, slack: Duration) -> bool {
         let expr = source.schedule.as_deref().unwrap_or(&self.config.daemon.schedule);
         let now = Utc::now();
         let interval = schedule::interval(expr, now).unwrap_or(Duration::from_secs(1800));
-        match self.store.source_state(&source.id).ok().and_then(|s| s.last_poll) {
+        let state = self.store.source_state(&source.id).unwrap_or_default();
+        if state.wait_reason(now, true, false).is_some() {
+            return false;
+        }
+        match state.last_poll {
             None => true,
             Some(last) => (now - last).to_std().map(|age| age >= interval + slack).unwrap_or(false),
         }
@@ -230,7 +244,7 @@ pub async fn run(mut config: Config) -> Result<(), DaemonError> {
         config: config.clone(),
         store: store.clone(),
         fetcher,
-        semaphore: Arc::new(Semaphore::new(config.daemon.concurrency)),
+        policy: Arc::new(PollPolicy::from_config(&config.daemon)),
         running: Arc::new(Mutex::new(HashSet::new())),
         changed: Arc::new(Notify::new()),
         tracker: TaskTracker::new(),

@@ -32,11 +32,36 @@ enum Command {
     /// Run the daemon: poll on schedule, publish, serve, until SIGTERM/SIGINT.
     Run,
     /// Poll every enabled source once, store, publish, print one line per source.
-    PollOnce,
+    ///
+    /// Sources waiting for a server's Retry-After or for backoff after
+    /// failures are skipped, and their lines say until when.
+    PollOnce {
+        /// Poll them all the same (and sources disabled by a 410 Gone).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Clear a source's failure state: backoff, 410 Gone, a moved or discovered address.
+    Reset {
+        /// The source's id, as `list` shows it (such as `pcp/rss`).
+        source: String,
+    },
     /// Check the config and report every error with file:line:column.
     CheckConfig,
     /// List parties and sources with their state.
     List,
+    /// Add the feeds of an OPML file as sources of configured parties.
+    ///
+    /// Each feed goes to the party named by --party, else to the party an
+    /// enclosing OPML folder is named after (id, abbreviation or name). The
+    /// config file defining the party is edited in place (comments kept) and
+    /// checked; addresses already configured are skipped.
+    ImportOpml {
+        /// The OPML file.
+        file: PathBuf,
+        /// Add every feed to this party.
+        #[arg(long)]
+        party: Option<String>,
+    },
     /// Fetch one source once and show what Plenum would read from it; stores nothing.
     ///
     /// This is how to write selectors for a new html source: edit the config,
@@ -72,6 +97,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::List => list(&config),
+        Command::ImportOpml { file, party } => import_opml(&config, &file, party.as_deref()),
         Command::TestSource { party, source } => with_runtime(|| async {
             match daemon::test_source(&config, &party, source.as_deref()).await {
                 Ok(test) => {
@@ -84,8 +110,9 @@ fn main() -> ExitCode {
                 }
             }
         }),
-        Command::PollOnce => with_runtime(|| async {
-            match daemon::poll_once(config).await {
+        Command::Reset { source } => reset(&config, &source),
+        Command::PollOnce { force } => with_runtime(|| async {
+            match daemon::poll_once(config, force).await {
                 Ok(reports) => {
                     for report in &reports {
                         println!("{}", report.line());
@@ -110,6 +137,32 @@ fn main() -> ExitCode {
     }
 }
 
+/// `plenum import-opml`: one line per feed outline, then a summary.
+fn import_opml(config: &Config, file: &std::path::Path, party: Option<&str>) -> ExitCode {
+    use plenum::publish::opml::{self, ImportError, Imported};
+    match opml::import(config, file, party) {
+        Ok(lines) => {
+            let added = lines.iter().filter(|l| matches!(l, Imported::Added { .. })).count();
+            for line in &lines {
+                match line {
+                    Imported::Added { party, url, file } => println!("added party={party} url={url} file={}", file.display()),
+                    Imported::Skipped { url, reason } => println!("skipped url={url} reason=\"{reason}\""),
+                }
+            }
+            println!("{added} source(s) added; run `plenum check-config && plenum poll-once` to read them");
+            ExitCode::SUCCESS
+        }
+        Err(e @ ImportError::Invalid(_)) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn with_runtime<F, Fut>(f: F) -> ExitCode
 where
     F: FnOnce() -> Fut,
@@ -121,6 +174,15 @@ where
             eprintln!("plenum: cannot start the async runtime: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn humantime(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        s if s % 3600 == 0 => format!("{} h", s / 3600),
+        s if s % 60 == 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
     }
 }
 
@@ -138,6 +200,9 @@ fn print_source_test(test: &daemon::SourceTest) {
         },
         test.elapsed.as_millis()
     );
+    if let Some(found) = &r.discovered {
+        println!("the address is a web page; it names the feed {found}, which was read instead");
+    }
     println!(
         "read as {}: {} items{}",
         r.feed.format,
@@ -173,6 +238,40 @@ fn print_source_test(test: &daemon::SourceTest) {
     }
 }
 
+fn reset(config: &Config, source: &str) -> ExitCode {
+    let Some((_, found)) = config.sources().find(|(_, s)| s.id.as_str() == source) else {
+        eprintln!("plenum: no source `{source}` in {}; `plenum list` shows the ids", config.path.display());
+        return ExitCode::from(2);
+    };
+    let store = match Store::open(&config.daemon.data_dir) {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("plenum: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut state = store.source_state(&found.id).unwrap_or_default();
+    state.gone = false;
+    state.not_before = None;
+    state.next_poll_at = None;
+    state.consecutive_failures = 0;
+    state.failing_since = None;
+    state.url = None;
+    state.url_reason = None;
+    state.moving_to = None;
+    state.moving_seen = 0;
+    match store.put_source_state(&found.id, &state).and_then(|()| store.flush_blocking()) {
+        Ok(()) => {
+            println!("{source}: reset; the next poll uses {}", found.url);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("plenum: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn list(config: &Config) -> ExitCode {
     let store = match Store::open(&config.daemon.data_dir) {
         Ok(store) => store,
@@ -202,6 +301,21 @@ fn list(config: &Config) -> ExitCode {
                     "      {n} date{} unreadable at the last read: those entries are dated by first sight",
                     if n == 1 { "" } else { "s" }
                 );
+            }
+            let now = chrono::Utc::now();
+            if state.failing(now, config.daemon.failing_after) {
+                let since = state.failing_since.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default();
+                println!("      FAILING since {since}: still retried every {} at most", humantime(config.daemon.backoff_cap));
+            }
+            if let Some(reason) = state.wait_reason(now, false, false) {
+                println!("      waiting: {reason}");
+            }
+            if let Some(url) = &state.url {
+                let how = state.url_reason.as_deref().unwrap_or("moved");
+                println!("      polled at {url} ({how}; `plenum reset {}` returns to the configured address)", source.id);
+            }
+            if let Some(at) = state.next_poll_at {
+                println!("      next poll not before {}", at.format("%Y-%m-%d %H:%M:%SZ"));
             }
             if let Some(error) = &state.last_error {
                 println!("      last error: {error} ({} in a row)", state.consecutive_failures);

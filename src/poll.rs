@@ -10,7 +10,7 @@ use tracing::{info, warn, Instrument};
 
 use crate::config::{Party, Source};
 use crate::extract::{self, RawFeed};
-use crate::fetch::{FetchOutcome, Fetched, Fetcher};
+use crate::fetch::{FetchOutcome, Fetched, Fetcher, Redirects, Validators};
 use crate::normalize::{self, EntryKey};
 use crate::store::{Matched, PollStatus, SourceState, Store, Upsert};
 
@@ -31,6 +31,8 @@ pub struct PollReport {
     /// Items of a web page whose printed date could not be read.
     pub dates_unreadable: usize,
     pub error: Option<String>,
+    /// Why a skipped poll did not run.
+    pub reason: Option<String>,
     pub elapsed: Duration,
 }
 
@@ -57,15 +59,82 @@ impl PollReport {
         if self.dates_unreadable > 0 {
             let _ = write!(line, " dates_unreadable={}", self.dates_unreadable);
         }
-        if let Some(error) = &self.error {
-            let _ = write!(line, " error=\"{}\"", error.replace('\\', "\\\\").replace('"', "\\\""));
+        for (key, value) in [("error", &self.error), ("reason", &self.reason)] {
+            if let Some(value) = value {
+                let _ = write!(line, " {key}=\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""));
+            }
         }
         line
     }
 }
 
+/// When a poll may run and how often a source is polled.
+#[derive(Debug, Clone)]
+pub struct PollPolicy {
+    /// Never sooner than this after the last poll (scheduled polls).
+    pub min_interval: Duration,
+    /// A feed's own ttl or `max-age` is honoured up to this.
+    pub max_interval: Duration,
+    /// Backoff after failures grows up to this.
+    pub backoff_cap: Duration,
+    /// Poll sources that rarely post less often.
+    pub adaptive: bool,
+}
+
+impl PollPolicy {
+    pub fn from_config(daemon: &crate::config::DaemonConfig) -> Self {
+        PollPolicy {
+            min_interval: daemon.min_interval,
+            max_interval: daemon.max_interval,
+            backoff_cap: daemon.backoff_cap,
+            adaptive: daemon.adaptive,
+        }
+    }
+
+    /// The wait before the next scheduled poll after a success.
+    pub fn interval(&self, fresh_for: Option<Duration>, ttl: Option<Duration>, since_new: Option<Duration>) -> Duration {
+        let mut wait = self.min_interval;
+        for hint in [fresh_for, ttl].into_iter().flatten() {
+            wait = wait.max(hint);
+        }
+        if self.adaptive {
+            // A source silent for four days is polled daily; one that posted an hour ago, at the floor.
+            if let Some(quiet) = since_new {
+                wait = wait.max(quiet / 4);
+            }
+        }
+        wait.min(self.max_interval)
+    }
+
+    /// The wait after `failures` failures in a row: 1 min doubling to the cap,
+    /// with ±25 % jitter (from `seed`) so failed sources do not retry together.
+    pub fn backoff(&self, failures: u32, seed: &str) -> Duration {
+        let base = Duration::from_secs(60).saturating_mul(1u32 << failures.saturating_sub(1).min(20));
+        let capped = base.min(self.backoff_cap);
+        let hash = blake3::hash(format!("{seed}/{failures}").as_bytes());
+        let spread = f64::from(u16::from_le_bytes([hash.as_bytes()[0], hash.as_bytes()[1]])) / f64::from(u16::MAX); // 0..=1
+        capped.mul_f64(0.75 + spread / 2.0).min(self.backoff_cap)
+    }
+}
+
+/// Who asked for the poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The schedule: waits for Retry-After, backoff and the next due time.
+    Scheduled,
+    /// `poll-once`: waits for Retry-After and backoff, unless forced.
+    Manual { force: bool },
+}
+
 /// Polls `source` of `party` once and records the outcome in the store.
-pub async fn poll_source(fetcher: &Fetcher, store: &Store, party: &Party, source: &Source) -> PollReport {
+pub async fn poll_source(
+    fetcher: &Fetcher,
+    store: &Store,
+    party: &Party,
+    source: &Source,
+    policy: &PollPolicy,
+    trigger: Trigger,
+) -> PollReport {
     let span = tracing::info_span!(
         "poll",
         party = %party.id,
@@ -78,10 +147,15 @@ pub async fn poll_source(fetcher: &Fetcher, store: &Store, party: &Party, source
     );
     async move {
         let started = Instant::now();
+        let mut state = store.source_state(&source.id).unwrap_or_else(|e| {
+            warn!(error = %e, "source state unreadable; starting it afresh");
+            SourceState::default()
+        });
+        let url = state.url.as_deref().and_then(|u| url::Url::parse(u).ok()).unwrap_or_else(|| source.url.clone());
         let mut report = PollReport {
             party: party.id.to_string(),
             source: source.id.to_string(),
-            url: source.url.to_string(),
+            url: url.to_string(),
             status: PollStatus::Failed,
             http: None,
             seen: 0,
@@ -90,25 +164,56 @@ pub async fn poll_source(fetcher: &Fetcher, store: &Store, party: &Party, source
             dates_guessed: 0,
             dates_unreadable: 0,
             error: None,
+            reason: None,
             elapsed: Duration::ZERO,
         };
-        let mut state = store.source_state(&source.id).unwrap_or_else(|e| {
-            warn!(error = %e, "source state unreadable; starting it afresh");
-            SourceState::default()
-        });
         let now = Utc::now();
-        match run(fetcher, store, party, source, &mut state, &mut report).await {
+        let (scheduled, force) = match trigger {
+            Trigger::Scheduled => (true, false),
+            Trigger::Manual { force } => (false, force),
+        };
+        if let Some(reason) = state.wait_reason(now, scheduled, force) {
+            report.status = PollStatus::Skipped;
+            tracing::debug!(%reason, "poll skipped");
+            report.reason = Some(reason);
+            return report;
+        }
+        let mut hints = Hints::default();
+        match run(fetcher, store, party, source, &url, &mut state, &mut report, &mut hints).await {
             Ok(()) => {
                 state.last_success = Some(now);
                 state.last_error = None;
                 state.consecutive_failures = 0;
+                state.failing_since = None;
+                state.not_before = None;
+                state.retry_after_asked = false;
+                if report.new > 0 {
+                    state.last_new_at = Some(now);
+                }
+                let since_new = state.last_new_at.and_then(|t| (now - t).to_std().ok());
+                state.next_poll_at =
+                    chrono::Duration::from_std(policy.interval(hints.fresh_for, hints.ttl, since_new)).ok().map(|d| now + d);
             }
             Err(error) => {
                 report.status = PollStatus::Failed;
                 state.consecutive_failures += 1;
+                state.failing_since.get_or_insert(now);
+                let wait = hints
+                    .retry_after
+                    .map(|d| d.min(Duration::from_secs(7 * 86400)))
+                    .unwrap_or_else(|| policy.backoff(state.consecutive_failures, source.id.as_str()));
+                state.not_before = chrono::Duration::from_std(wait).ok().map(|d| now + d);
+                state.retry_after_asked = hints.retry_after.is_some();
+                if report.http == Some(410) {
+                    state.gone = true;
+                    warn!("the source answered 410 Gone: it is not polled again until `plenum reset {}`", source.id);
+                }
                 state.last_error = Some(error.clone());
                 report.error = Some(error);
             }
+        }
+        if force {
+            state.gone = state.gone && report.http == Some(410);
         }
         state.last_poll = Some(now);
         state.last_status = Some(report.status);
@@ -125,8 +230,20 @@ pub async fn poll_source(fetcher: &Fetcher, store: &Store, party: &Party, source
         span.record("new", report.new);
         span.record("elapsed_ms", report.elapsed.as_millis() as u64);
         match &report.error {
-            Some(error) => warn!(http = ?report.http, %error, consecutive_failures = state.consecutive_failures, "poll failed"),
-            None => info!(http = ?report.http, updated = report.updated, dates_guessed = report.dates_guessed, "poll done"),
+            Some(error) => warn!(
+                http = ?report.http,
+                %error,
+                consecutive_failures = state.consecutive_failures,
+                next_try = ?state.not_before.map(|t| t.to_rfc3339()),
+                "poll failed"
+            ),
+            None => info!(
+                http = ?report.http,
+                updated = report.updated,
+                dates_guessed = report.dates_guessed,
+                dates_unreadable = report.dates_unreadable,
+                "poll done"
+            ),
         }
         report
     }
@@ -134,28 +251,51 @@ pub async fn poll_source(fetcher: &Fetcher, store: &Store, party: &Party, source
     .await
 }
 
+/// What a poll learnt about when to come back.
+#[derive(Debug, Default)]
+struct Hints {
+    fresh_for: Option<Duration>,
+    ttl: Option<Duration>,
+    retry_after: Option<Duration>,
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn run(
     fetcher: &Fetcher,
     store: &Store,
     party: &Party,
     source: &Source,
+    url: &url::Url,
     state: &mut SourceState,
     report: &mut PollReport,
+    hints: &mut Hints,
 ) -> Result<(), String> {
-    let fetched = match fetcher.get(&source.url, &state.validators).await {
-        Ok(FetchOutcome::NotModified { validators }) => {
-            report.status = PollStatus::NotModified;
-            report.http = Some(304);
-            state.validators = validators;
-            return Ok(());
-        }
-        Ok(FetchOutcome::Fetched(fetched)) => fetched,
+    let sent = if source.ignore_validators { Validators::default() } else { state.validators.clone() };
+    let outcome = match fetcher.get(url, &sent).await {
+        Ok(outcome) => outcome,
         Err(e) => {
             report.http = e.status();
+            hints.retry_after = e.retry_after();
             return Err(e.to_string());
         }
     };
+    let redirects = match &outcome {
+        FetchOutcome::NotModified { redirects, .. } => redirects.clone(),
+        FetchOutcome::Fetched(f) => f.redirects.clone(),
+    };
+    follow_permanent_moves(source, state, &redirects);
+    let fetched = match outcome {
+        FetchOutcome::NotModified { validators, fresh_for, .. } => {
+            report.status = PollStatus::NotModified;
+            report.http = Some(304);
+            hints.fresh_for = fresh_for;
+            state.validators = validators;
+            return Ok(());
+        }
+        FetchOutcome::Fetched(fetched) => fetched,
+    };
     report.http = Some(fetched.status);
+    hints.fresh_for = fetched.fresh_for;
     let body_hash = blake3::hash(&fetched.body).to_hex()[..32].to_string();
     if state.body_hash.as_deref() == Some(body_hash.as_str()) {
         // A server without validators sent the same bytes again: no work.
@@ -171,7 +311,13 @@ async fn run(
     for warning in &reading.warnings {
         warn!("{warning}");
     }
-
+    if let Some(found) = &reading.discovered {
+        info!(feed = %found, "the address serves a web page that names its feed; polling the feed from now on");
+        state.url = Some(found.to_string());
+        state.url_reason = Some("discovered".into());
+        report.url = found.to_string();
+    }
+    hints.ttl = reading.feed.ttl;
     // Normalizing and storing are CPU and disk work: keep them off the reactor.
     let (store, party, source) = (store.clone(), party.clone(), source.clone());
     let feed = reading.feed;
@@ -220,13 +366,42 @@ async fn run(
     report.updated = updated;
     report.dates_guessed = guessed;
     report.dates_unreadable = reading.dates_unreadable;
-    state.validators = validators;
-    state.body_hash = Some(body_hash);
+    state.validators = if reading.discovered.is_some() { reading.validators.clone() } else { validators };
+    state.body_hash = if reading.discovered.is_some() { None } else { Some(body_hash) };
     state.items_last_seen = seen as u64;
     state.dates_guessed = guessed as u64;
     state.dates_unreadable = reading.dates_unreadable as u64;
     state.format = Some(format.to_string());
     Ok(())
+}
+
+/// Permanent redirects seen on this many polls in a row move the source.
+const MOVE_AFTER: u32 = 3;
+
+/// Counts polls ending in the same permanent redirect chain (301/308 only);
+/// after [`MOVE_AFTER`] in a row the source is polled at the new address
+/// (the config file is not rewritten: the log and `list` say so).
+/// Temporary redirects (302/307) never move a source.
+fn follow_permanent_moves(source: &Source, state: &mut SourceState, redirects: &Redirects) {
+    match redirects.permanent_target() {
+        Some(target) if state.moving_to.as_deref() == Some(target.as_str()) => state.moving_seen += 1,
+        Some(target) => {
+            state.moving_to = Some(target.to_string());
+            state.moving_seen = 1;
+        }
+        None => {
+            state.moving_to = None;
+            state.moving_seen = 0;
+        }
+    }
+    if state.moving_seen >= MOVE_AFTER {
+        if let Some(target) = state.moving_to.take() {
+            warn!(from = %source.url, to = %target, "the source moved permanently (301/308 on {MOVE_AFTER} polls in a row); polling the new address from now on: update the config");
+            state.url = Some(target);
+            state.url_reason = Some("moved".into());
+            state.moving_seen = 0;
+        }
+    }
 }
 
 /// The canonical links of `entries` that name one article: links that appear
@@ -263,6 +438,10 @@ pub struct Reading {
     pub pages: usize,
     /// Article pages fetched for dates and summaries.
     pub details: usize,
+    /// The feed a web page named, when a feed source's address served HTML.
+    pub discovered: Option<url::Url>,
+    /// The validators of the discovered feed's response.
+    pub validators: Validators,
 }
 
 /// Reads a fetched document of `source`: a feed, or an html listing (with
@@ -278,12 +457,7 @@ pub async fn read(
     known: &(dyn Fn(&EntryKey) -> bool + Sync),
 ) -> Result<Reading, String> {
     let Some(rules) = source.html.clone() else {
-        let body = fetched.body;
-        let feed = tokio::task::spawn_blocking(move || extract::feed::extract(&body))
-            .await
-            .map_err(|e| format!("reading the document failed: {e}"))?
-            .map_err(|e| e.to_string())?;
-        return Ok(Reading { feed, pages: 1, ..Reading::default() });
+        return read_feed(fetcher, fetched).await;
     };
     let lang = source.date_language(party).map(str::to_string);
     let mut reading = Reading::default();
@@ -321,6 +495,37 @@ pub async fn read(
     }
     reading.dates_unreadable = reading.feed.items.iter().filter(|i| i.published.is_none() && i.date_note.is_some()).count();
     Ok(reading)
+}
+
+/// A feed document; when it is a web page instead, the feed the page names
+/// (autodiscovery: `<link rel="alternate" type="application/rss+xml">`).
+async fn read_feed(fetcher: &Fetcher, fetched: Fetched) -> Result<Reading, String> {
+    let parse = |body: Vec<u8>| async move {
+        tokio::task::spawn_blocking(move || extract::feed::extract(&body)).await.map_err(|e| format!("reading the document failed: {e}"))
+    };
+    let looks_like_html = fetched.content_type.as_deref().is_some_and(|t| t.contains("html")) || {
+        let head = String::from_utf8_lossy(&fetched.body[..fetched.body.len().min(512)]).to_ascii_lowercase();
+        head.contains("<!doctype html") || head.contains("<html")
+    };
+    let page_url = fetched.final_url.clone();
+    let page = if looks_like_html { Some(String::from_utf8_lossy(&fetched.body).into_owned()) } else { None };
+    match parse(fetched.body).await? {
+        Ok(feed) => Ok(Reading { feed, pages: 1, ..Reading::default() }),
+        Err(error) => {
+            let Some(page) = page else { return Err(error.to_string()) };
+            let Some(found) = extract::html::discover_feeds(&page, &page_url).into_iter().next() else {
+                return Err(format!("{error}; the page is HTML and names no feed (no <link rel=\"alternate\"> of a feed type)"));
+            };
+            let feed_doc = match fetcher.get(&found, &Validators::default()).await {
+                Ok(FetchOutcome::Fetched(f)) => f,
+                Ok(FetchOutcome::NotModified { .. }) => return Err(format!("the discovered feed {found} answered 304 to a plain GET")),
+                Err(e) => return Err(format!("the page names the feed {found}, which failed: {e}")),
+            };
+            let validators = feed_doc.validators.clone();
+            let feed = parse(feed_doc.body).await?.map_err(|e| format!("the page names the feed {found}, which is {e}"))?;
+            Ok(Reading { feed, pages: 1, discovered: Some(found), validators, ..Reading::default() })
+        }
+    }
 }
 
 /// Fills in dates and summaries of new items from their own pages.
@@ -368,5 +573,49 @@ async fn fetch_details(
             Ok(FetchOutcome::NotModified { .. }) => {}
             Err(e) => reading.warnings.push(format!("detail page {link}: {e}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(adaptive: bool) -> PollPolicy {
+        PollPolicy {
+            min_interval: Duration::from_secs(900),
+            max_interval: Duration::from_secs(86400),
+            backoff_cap: Duration::from_secs(6 * 3600),
+            adaptive,
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_the_cap() {
+        let p = policy(false);
+        let mut last = Duration::ZERO;
+        for failures in 1..=12 {
+            let wait = p.backoff(failures, "pcp/rss");
+            let nominal = Duration::from_secs(60 * (1 << (failures - 1))).min(p.backoff_cap);
+            assert!(wait >= nominal.mul_f64(0.75) && wait <= nominal.mul_f64(1.25).min(p.backoff_cap), "{failures}: {wait:?}");
+            assert!(failures < 3 || wait >= last.mul_f64(0.5), "backoff must grow: {failures}: {wait:?} after {last:?}");
+            last = wait;
+        }
+        assert!(p.backoff(1000, "pcp/rss") <= p.backoff_cap);
+        // Two sources that failed together do not retry together.
+        assert_ne!(p.backoff(3, "pcp/rss"), p.backoff(3, "kke/rss"));
+    }
+
+    #[test]
+    fn interval_takes_the_longest_hint_within_floor_and_ceiling() {
+        let p = policy(false);
+        let h = |s| Some(Duration::from_secs(s));
+        assert_eq!(p.interval(None, None, None), Duration::from_secs(900));
+        assert_eq!(p.interval(h(60), h(120), None), Duration::from_secs(900), "never sooner than the floor");
+        assert_eq!(p.interval(h(7200), h(3600), None), Duration::from_secs(7200));
+        assert_eq!(p.interval(h(10 * 86400), None, None), Duration::from_secs(86400), "never later than the ceiling");
+        assert_eq!(p.interval(None, None, h(4 * 86400)), Duration::from_secs(900), "quiet sources count only when adaptive");
+        let a = policy(true);
+        assert_eq!(a.interval(None, None, h(4 * 86400)), Duration::from_secs(86400));
+        assert_eq!(a.interval(None, None, h(3600)), Duration::from_secs(900));
     }
 }

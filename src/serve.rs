@@ -1,40 +1,52 @@
-//! HTTP: the published feeds, from memory, with caching headers.
+//! HTTP: the published documents, from memory, with caching headers.
 //!
-//! Routes: `GET /feed.atom`, `GET /parties/{id}.atom`, `GET /healthz`.
-//! HEAD works on each (axum answers it from the GET route without a body).
-//! Responses carry a strong `ETag` and `Last-Modified`; `If-None-Match` and
-//! `If-Modified-Since` are answered with 304 (RFC 9110 13.2.2: the ETag
-//! check wins when both are sent).
+//! Routes (GET and HEAD; other methods get 405):
+//! - `/` (and `/index.html`): the headlines page; `/parties/{id}`,
+//!   `/parties/{id}.html`, `/countries/{cc}.html`, `/languages/{lang}.html`.
+//! - `/feed.{atom,json,rss}`, `/parties/{id}.{ext}`, `/countries/{cc}.{ext}`,
+//!   `/languages/{lang}.{ext}`: the feeds.
+//! - `/opml` and `/feeds.opml`: every feed as OPML; `/healthz`.
+//!
+//! A request without options is answered from the published copy in
+//! memory; one with options (`limit`, `party`, `country`, `lang`, `q`,
+//! `before`, `after`) is rendered for it from the store, bounded (see
+//! [`crate::publish::paging`]), and only for a document that exists. A
+//! path is only ever a lookup key in the published map, after its segments
+//! are checked to be slugs: nothing from a request reaches the filesystem.
+//!
+//! Responses carry a strong `ETag` (weakened when compressed),
+//! `Last-Modified`, `Cache-Control: public, max-age` (the poll interval),
+//! and `Access-Control-Allow-Origin: *`; `If-None-Match` and
+//! `If-Modified-Since` get 304 (RFC 9110 13.2.2: the ETag check wins when
+//! both are sent). Bodies are compressed with gzip or brotli as
+//! `Accept-Encoding` asks. Errors are 404 or 400 with a one-line text.
 
-use axum::extract::{Path, State};
+use std::time::Duration;
+
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
+use tower_http::compression::CompressionLayer;
 
-use crate::publish::{Document, Published};
+use crate::config::PartyId;
+use crate::publish::{self, Document, Format, Published, Query, Scope};
+
+/// `max-age` before the first publish.
+const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
 
 /// The router over the published documents.
 pub fn router(published: Published) -> Router {
     Router::new()
-        .route("/feed.atom", get(merged))
-        .route("/parties/{file}", get(party))
         .route("/healthz", get(healthz))
+        .route("/", get(root))
+        .route("/{*path}", get(document))
         .fallback(not_found)
         .with_state(published)
-}
-
-async fn merged(State(published): State<Published>, headers: HeaderMap) -> Response {
-    serve(published.get("feed.atom"), &headers)
-}
-
-async fn party(State(published): State<Published>, Path(file): Path<String>, headers: HeaderMap) -> Response {
-    // Only `<slug>.atom` is looked up, so no path can reach outside the feeds.
-    match file.strip_suffix(".atom").filter(|id| crate::config::PartyId::parse(id).is_ok()) {
-        Some(id) => serve(published.get(&format!("parties/{id}.atom")), &headers),
-        None => not_found().await,
-    }
+        .layer(axum::middleware::map_response(weaken_etag_when_encoded))
+        .layer(CompressionLayer::new())
 }
 
 async fn healthz(State(published): State<Published>) -> Response {
@@ -42,13 +54,108 @@ async fn healthz(State(published): State<Published>) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
-async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "not found\n").into_response()
+async fn root(State(published): State<Published>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    answer(&published, Target::Page(Scope::Merged, Format::Html), query, &headers).await
 }
 
-fn serve(doc: Option<Document>, headers: &HeaderMap) -> Response {
+async fn document(State(published): State<Published>, Path(path): Path<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    match resolve(&path) {
+        Some(target) => answer(&published, target, query, &headers).await,
+        None => not_found().await,
+    }
+}
+
+async fn not_found() -> Response {
+    plain(StatusCode::NOT_FOUND, "not found\n")
+}
+
+fn plain(status: StatusCode, message: &str) -> Response {
+    let mut response = (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.to_string()).into_response();
+    response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
+}
+
+/// What a path names.
+#[derive(Debug, PartialEq)]
+enum Target {
+    Page(Scope, Format),
+    Opml,
+}
+
+/// Reads a request path; `None` for anything that is not a document.
+fn resolve(path: &str) -> Option<Target> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let split = |file: &str| -> Option<(String, Format)> {
+        match file.rsplit_once('.') {
+            Some((name, ext)) => Some((name.to_string(), Format::from_extension(ext)?)),
+            None => Some((file.to_string(), Format::Html)),
+        }
+    };
+    match segments.as_slice() {
+        ["index.html"] => Some(Target::Page(Scope::Merged, Format::Html)),
+        ["opml"] | ["feeds.opml"] => Some(Target::Opml),
+        [file] => match split(file)? {
+            (name, format) if name == "feed" && format != Format::Html => Some(Target::Page(Scope::Merged, format)),
+            _ => None,
+        },
+        [kind, file] => {
+            let (name, format) = split(file)?;
+            let name = name.to_ascii_lowercase();
+            let scope = match *kind {
+                "parties" => Scope::Party(PartyId::parse(&name).ok()?),
+                "countries" if name.len() == 2 && name.chars().all(|c| c.is_ascii_lowercase()) => Scope::Country(name),
+                "languages" if publish::language::primary_tag(&name).as_deref() == Some(name.as_str()) || name == "und" => {
+                    Scope::Language(name)
+                }
+                _ => return None,
+            };
+            Some(Target::Page(scope, format))
+        }
+        _ => None,
+    }
+}
+
+async fn answer(published: &Published, target: Target, query: Option<String>, headers: &HeaderMap) -> Response {
+    let max_age = published.context().map_or(DEFAULT_MAX_AGE, |c| c.max_age);
+    let (scope, format) = match target {
+        Target::Opml => return serve(published.get(publish::opml::PATH), headers, max_age),
+        Target::Page(scope, format) => (scope, format),
+    };
+    let path = scope.path(format);
+    let Some(plain_doc) = published.get(&path) else {
+        return plain(StatusCode::NOT_FOUND, "no such feed or page\n");
+    };
+    let query_text = query.unwrap_or_default();
+    if query_text.is_empty() {
+        return serve(Some(plain_doc), headers, max_age);
+    }
+    let Some(context) = published.context() else {
+        return serve(Some(plain_doc), headers, max_age);
+    };
+    let query = match Query::parse(&context.config, &query_text) {
+        Ok(q) => q,
+        Err(e) => return plain(StatusCode::BAD_REQUEST, &format!("{e}\n")),
+    };
+    if query.is_plain() {
+        return serve(Some(plain_doc), headers, max_age);
+    }
+    let rendered = tokio::task::spawn_blocking(move || publish::render_request(&context, &scope, format, &query)).await;
+    match rendered {
+        Ok(Ok(doc)) => serve(Some(doc), headers, max_age),
+        Ok(Err(e)) => {
+            tracing::error!(path, error = %e, "cannot render a requested page");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "this page cannot be rendered now; the log says why\n")
+        }
+        Err(e) => {
+            tracing::error!(path, error = %e, "rendering task died");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "this page cannot be rendered now\n")
+        }
+    }
+}
+
+fn serve(doc: Option<Document>, headers: &HeaderMap, max_age: Duration) -> Response {
     let Some(doc) = doc else {
-        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "no such feed\n").into_response();
+        return plain(StatusCode::NOT_FOUND, "no such feed\n");
     };
     let last_modified = httpdate::fmt_http_date(doc.last_modified.into());
     let mut response_headers = HeaderMap::new();
@@ -59,7 +166,7 @@ fn serve(doc: Option<Document>, headers: &HeaderMap) -> Response {
     };
     set(&mut response_headers, header::ETAG, &doc.etag);
     set(&mut response_headers, header::LAST_MODIFIED, &last_modified);
-    set(&mut response_headers, header::CACHE_CONTROL, "public, max-age=300");
+    set(&mut response_headers, header::CACHE_CONTROL, &format!("public, max-age={}", max_age.as_secs()));
     set(&mut response_headers, header::ACCESS_CONTROL_ALLOW_ORIGIN, "*");
     if not_modified(&doc, headers) {
         return (StatusCode::NOT_MODIFIED, response_headers).into_response();
@@ -79,4 +186,39 @@ fn not_modified(doc: &Document, headers: &HeaderMap) -> bool {
         }
     }
     false
+}
+
+/// A compressed body is another representation: its ETag must not claim
+/// byte equality with the uncompressed one (RFC 9110 8.8.3), so it is
+/// sent weak. `If-None-Match` compares weakly, so it still gets a 304.
+async fn weaken_etag_when_encoded(mut response: Response) -> Response {
+    if response.headers().contains_key(header::CONTENT_ENCODING) {
+        if let Some(etag) = response.headers().get(header::ETAG).and_then(|v| v.to_str().ok()).filter(|e| !e.starts_with("W/")) {
+            if let Ok(weak) = HeaderValue::from_str(&format!("W/{etag}")) {
+                response.headers_mut().insert(header::ETAG, weak);
+            }
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_only_to_documents() {
+        let pcp = || Scope::Party(PartyId::parse("pcp").unwrap_or_else(|e| panic!("{e}")));
+        assert_eq!(resolve("feed.json"), Some(Target::Page(Scope::Merged, Format::Json)));
+        assert_eq!(resolve("parties/pcp.atom"), Some(Target::Page(pcp(), Format::Atom)));
+        assert_eq!(resolve("parties/pcp"), Some(Target::Page(pcp(), Format::Html)));
+        assert_eq!(resolve("countries/GR.rss"), Some(Target::Page(Scope::Country("gr".into()), Format::Rss)));
+        assert_eq!(resolve("languages/el.html"), Some(Target::Page(Scope::Language("el".into()), Format::Html)));
+        assert_eq!(resolve("opml"), Some(Target::Opml));
+        for bad in
+            ["../etc/passwd", "parties/../feed.atom", "parties/%2e%2e.atom", "parties/pcp.exe", "feed", "a/b/c", "countries/por.atom", ""]
+        {
+            assert_eq!(resolve(bad), None, "{bad}");
+        }
+    }
 }

@@ -41,6 +41,7 @@ fn config(dir: &Path) -> (Config, Party, Source) {
         url,
         schedule: None,
         enabled: true,
+        ignore_validators: false,
         language: None,
         html: None,
     };
@@ -67,6 +68,17 @@ fn config(dir: &Path) -> (Config, Party, Source) {
         connect_timeout: std::time::Duration::from_secs(5),
         concurrency: 1,
         jitter: std::time::Duration::ZERO,
+        websub_hub: None,
+        proxy: None,
+        host_gap: std::time::Duration::ZERO,
+        host_gaps: Default::default(),
+        min_interval: std::time::Duration::ZERO,
+        max_interval: std::time::Duration::from_secs(86400),
+        backoff_cap: std::time::Duration::from_secs(3600),
+        failing_after: std::time::Duration::from_secs(86400),
+        max_redirects: 10,
+        stall_timeout: std::time::Duration::from_secs(30),
+        adaptive: false,
     };
     (Config { path: dir.join("plenum.toml"), daemon, parties: vec![party.clone()] }, party, source)
 }

@@ -113,6 +113,27 @@ pub struct DaemonConfig {
     pub concurrency: usize,
     /// Upper bound of the random delay before a scheduled poll starts.
     pub jitter: Duration,
+    /// WebSub hub announced in feeds and pinged when they change.
+    pub websub_hub: Option<Url>,
+    /// Proxy for every fetch (else `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`).
+    pub proxy: Option<Url>,
+    /// Minimum gap between two requests to one host.
+    pub host_gap: Duration,
+    /// Per-host gaps from `[host."name"]`, by lowercase host name.
+    pub host_gaps: std::collections::BTreeMap<String, Duration>,
+    /// A source is never polled sooner than this after its last poll.
+    pub min_interval: Duration,
+    /// ... nor later than this (when the feed asks for longer, or adaptively).
+    pub max_interval: Duration,
+    /// Longest wait after failures (exponential backoff stops growing here).
+    pub backoff_cap: Duration,
+    /// Failing this long makes a source "failing" in `list` and health.
+    pub failing_after: Duration,
+    pub max_redirects: usize,
+    /// A body that sends no byte for this long is abandoned.
+    pub stall_timeout: Duration,
+    /// Poll sources that rarely post less often (up to `max_interval`).
+    pub adaptive: bool,
 }
 
 /// How a source is read.
@@ -169,6 +190,8 @@ pub struct Source {
     /// This source's own schedule; `None` uses the daemon's.
     pub schedule: Option<String>,
     pub enabled: bool,
+    /// Ignore ETag/Last-Modified (for servers that answer 304 forever).
+    pub ignore_validators: bool,
     /// The language of the source's text and dates, when the config says.
     pub language: Option<String>,
     /// How to read the page; `Some` exactly when `kind` is `Html`.

@@ -30,6 +30,8 @@ struct RawMain {
     include: Vec<Spanned<String>>,
     daemon: Option<RawDaemon>,
     #[serde(default)]
+    host: std::collections::BTreeMap<String, RawHost>,
+    #[serde(default)]
     party: Vec<RawParty>,
 }
 
@@ -57,6 +59,23 @@ struct RawDaemon {
     connect_timeout_secs: Option<Spanned<i64>>,
     concurrency: Option<Spanned<i64>>,
     jitter_secs: Option<Spanned<i64>>,
+    websub_hub: Option<Spanned<String>>,
+    proxy: Option<Spanned<String>>,
+    host_gap_ms: Option<Spanned<i64>>,
+    min_interval_secs: Option<Spanned<i64>>,
+    max_interval_secs: Option<Spanned<i64>>,
+    backoff_cap_secs: Option<Spanned<i64>>,
+    failing_after_days: Option<Spanned<i64>>,
+    max_redirects: Option<Spanned<i64>>,
+    stall_timeout_secs: Option<Spanned<i64>>,
+    adaptive: Option<bool>,
+}
+
+/// `[host."name"]`: what differs for one host.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHost {
+    gap_ms: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -80,6 +99,7 @@ struct RawSource {
     url: Spanned<String>,
     schedule: Option<Spanned<String>>,
     enabled: Option<bool>,
+    ignore_validators: Option<bool>,
     language: Option<Spanned<String>>,
     // html sources only
     item: Option<Spanned<String>>,
@@ -115,7 +135,11 @@ pub(super) fn load(path: &Path) -> Result<Config, ConfigError> {
     let raw: RawMain = parse(&main).map_err(|issue| ConfigError { issues: vec![issue] })?;
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
 
-    let daemon = check_daemon(&main, raw.daemon.unwrap_or_default(), &base_dir, &mut issues);
+    let mut daemon = check_daemon(&main, raw.daemon.unwrap_or_default(), &base_dir, &mut issues);
+    let host_gaps = check_hosts(&main, &raw.host, &mut issues);
+    if let Some(daemon) = daemon.as_mut() {
+        daemon.host_gaps = host_gaps;
+    }
 
     // Parties from the main file first, then from each include in order.
     let mut files: Vec<(FileText, Vec<RawParty>)> = vec![];
@@ -256,6 +280,34 @@ fn check_daemon(file: &FileText, raw: RawDaemon, base_dir: &Path, issues: &mut V
     let connect_timeout = Duration::from_secs(number(&raw.connect_timeout_secs, "connect_timeout_secs", 10, 1, 600) as u64);
     let concurrency = number(&raw.concurrency, "concurrency", 8, 1, 256) as usize;
     let jitter = Duration::from_secs(number(&raw.jitter_secs, "jitter_secs", 30, 0, 3600) as u64);
+    let host_gap = Duration::from_millis(number(&raw.host_gap_ms, "host_gap_ms", 2000, 0, 600_000) as u64);
+    let min_interval = Duration::from_secs(number(&raw.min_interval_secs, "min_interval_secs", 900, 0, 7 * 86400) as u64);
+    let max_interval = Duration::from_secs(number(&raw.max_interval_secs, "max_interval_secs", 86400, 60, 30 * 86400) as u64);
+    let backoff_cap = Duration::from_secs(number(&raw.backoff_cap_secs, "backoff_cap_secs", 6 * 3600, 60, 7 * 86400) as u64);
+    let failing_after = Duration::from_secs(86400 * number(&raw.failing_after_days, "failing_after_days", 7, 1, 365) as u64);
+    let max_redirects = number(&raw.max_redirects, "max_redirects", 10, 0, 30) as usize;
+    let stall_timeout = Duration::from_secs(number(&raw.stall_timeout_secs, "stall_timeout_secs", 30, 1, 3600) as u64);
+    if min_interval > max_interval {
+        if let Some(v) = &raw.min_interval_secs {
+            issues.push(file.issue(v, "daemon.min_interval_secs", "must not be larger than max_interval_secs"));
+        }
+    }
+    let mut url_key = |value: &Option<Spanned<String>>, key: &str, schemes: &[&str]| -> Option<Url> {
+        let v = value.as_ref()?;
+        match Url::parse(v.get_ref().trim()) {
+            Ok(url) if schemes.contains(&url.scheme()) && url.host().is_some() => Some(url),
+            _ => {
+                issues.push(file.issue(
+                    v,
+                    format!("daemon.{key}"),
+                    format!("`{}` must be an absolute {} URL", v.get_ref(), schemes.join(" or ")),
+                ));
+                None
+            }
+        }
+    };
+    let websub_hub = url_key(&raw.websub_hub, "websub_hub", &["http", "https"]);
+    let proxy = url_key(&raw.proxy, "proxy", &["http", "https", "socks5", "socks5h"]);
 
     let title = raw.title.map_or_else(|| DEFAULT_TITLE.to_string(), |t| t.into_inner());
     let contact = raw.contact.map(|c| c.into_inner());
@@ -277,7 +329,41 @@ fn check_daemon(file: &FileText, raw: RawDaemon, base_dir: &Path, issues: &mut V
         connect_timeout,
         concurrency,
         jitter,
+        websub_hub,
+        proxy,
+        host_gap,
+        host_gaps: std::collections::BTreeMap::new(),
+        min_interval,
+        max_interval,
+        backoff_cap,
+        failing_after,
+        max_redirects,
+        stall_timeout,
+        adaptive: raw.adaptive.unwrap_or(false),
     })
+}
+
+/// `[host."name"]` tables: per-host gaps, keyed by lowercase host name.
+fn check_hosts(
+    file: &FileText,
+    hosts: &std::collections::BTreeMap<String, RawHost>,
+    issues: &mut Vec<ConfigIssue>,
+) -> std::collections::BTreeMap<String, Duration> {
+    let mut out = std::collections::BTreeMap::new();
+    for (name, host) in hosts {
+        if let Some(gap) = &host.gap_ms {
+            if (0..=600_000).contains(gap.get_ref()) {
+                out.insert(name.to_ascii_lowercase(), Duration::from_millis(*gap.get_ref() as u64));
+            } else {
+                issues.push(file.issue(
+                    gap,
+                    format!("host.\"{name}\".gap_ms"),
+                    format!("must be between 0 and 600000, not {}", gap.get_ref()),
+                ));
+            }
+        }
+    }
+    out
 }
 
 fn check_party(file: &FileText, raw: &RawParty, key: &str, issues: &mut Vec<ConfigIssue>) -> Option<Party> {
@@ -414,6 +500,7 @@ fn check_source(file: &FileText, raw: &RawSource, party: &PartyId, key: &str, is
         url,
         schedule: raw.schedule.as_ref().map(|s| s.get_ref().clone()),
         enabled: raw.enabled.unwrap_or(true),
+        ignore_validators: raw.ignore_validators.unwrap_or(false),
         language: raw.language.as_ref().map(|l| l.get_ref().clone()),
         html,
     })

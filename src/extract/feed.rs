@@ -109,6 +109,7 @@ fn raw_feed(feed: model::Feed) -> RawFeed {
             FeedType::RSS1 => "RSS 1.0",
             FeedType::RSS2 => "RSS 2.0",
         },
+        ttl: feed.ttl.map(|minutes| std::time::Duration::from_secs(u64::from(minutes) * 60)),
         items: feed.entries.into_iter().map(raw_item).collect(),
     }
 }

@@ -180,6 +180,27 @@ fn read_date(element: ElementRef<'_>, rules: &HtmlRules, lang: Option<&str>, now
     }
 }
 
+/// Feeds a page announces (`<link rel="alternate" type="application/rss+xml">`,
+/// Atom, JSON Feed), absolute, in page order.
+pub fn discover_feeds(body: &str, page_url: &Url) -> Vec<Url> {
+    let doc = Html::parse_document(body);
+    let base = base_url(&doc, page_url);
+    let Ok(links) = Selector::parse("link[rel][href][type]") else { return Vec::new() };
+    doc.select(&links)
+        .filter(|l| l.value().attr("rel").is_some_and(|r| r.split_ascii_whitespace().any(|t| t.eq_ignore_ascii_case("alternate"))))
+        .filter(|l| {
+            l.value().attr("type").is_some_and(|t| {
+                matches!(
+                    t.trim().to_ascii_lowercase().as_str(),
+                    "application/rss+xml" | "application/atom+xml" | "application/feed+json" | "application/json"
+                )
+            })
+        })
+        .filter_map(|l| base.join(l.value().attr("href")?.trim()).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .collect()
+}
+
 /// What an article's own page says about it.
 #[derive(Debug, Default, PartialEq)]
 pub struct Detail {
@@ -355,6 +376,17 @@ mod tests {
         let meta = r#"<meta property="article:published_time" content="2026-11-18T10:00:00+00:00">"#;
         assert_eq!(detail(meta).published, Some(Utc.with_ymd_and_hms(2026, 11, 18, 10, 0, 0).unwrap()));
         assert_eq!(detail("<p>nothing</p>"), Detail::default());
+    }
+
+    #[test]
+    fn feeds_are_discovered_from_link_tags() {
+        let page = r#"<html><head><link rel="stylesheet" href="/s.css" type="text/css">
+            <link rel="alternate" type="application/rss+xml" title="Notícias" href="/rss.xml">
+            <link rel="Alternate" type="application/atom+xml" href="https://www.pcp.pt/atom">
+            <link rel="alternate" type="text/html" hreflang="en" href="/en/"></head></html>"#;
+        let found = discover_feeds(page, &Url::parse("https://www.pcp.pt/").unwrap());
+        let found: Vec<&str> = found.iter().map(Url::as_str).collect();
+        assert_eq!(found, ["https://www.pcp.pt/rss.xml", "https://www.pcp.pt/atom"]);
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub struct RawFeed {
     pub language: Option<String>,
     /// "RSS 2.0", "Atom", "JSON Feed", ...
     pub format: &'static str,
+    /// How long the feed says it may be cached (RSS `ttl`).
+    pub ttl: Option<std::time::Duration>,
     pub items: Vec<RawItem>,
 }
 

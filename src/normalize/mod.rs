@@ -193,6 +193,7 @@ mod tests {
             url,
             schedule: None,
             enabled: true,
+            ignore_validators: false,
             language: None,
             html: None,
         }

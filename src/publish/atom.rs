@@ -3,67 +3,107 @@
 //! Every entry carries the party as author and category, `atom:source`
 //! naming the feed it came from, and an `atom:id` fixed when Plenum first
 //! stored it. A feed's `updated` is the newest `updated` of its entries, so
-//! it moves only when its content does.
+//! it moves only when its content does. Pages carry RFC 5005 `first`,
+//! `last`, `next` and `previous` links, and `rel="hub"` when a WebSub hub
+//! is configured.
 
 use atom_syndication::{Category, Content, Entry as AtomEntry, Feed, FixedDateTime, Generator, Link, Person, Source, Text, WriteConfig};
 use chrono::{DateTime, Utc};
 
+use super::feed::{self, FeedDoc, Format};
 use super::{Document, PublishError, Story};
 use crate::config::{Config, Party};
 
 pub const CONTENT_TYPE: &str = "application/atom+xml; charset=utf-8";
 
-/// Which feed is being rendered.
+/// Which feed is being rendered, for [`render`].
 pub enum Scope<'a> {
     Merged,
     Party(&'a Party),
 }
 
-/// Renders `entries` (newest first) as the feed for `scope`.
+/// Renders `stories` (newest first) as the first page of the feed for
+/// `scope`, without paging links: for callers that hold the stories
+/// themselves. Publishing uses [`render_doc`].
 pub fn render(config: &Config, scope: Scope<'_>, stories: &[Story<'_>], empty_updated: DateTime<Utc>) -> Result<Document, PublishError> {
-    let base = &config.daemon.base_url;
-    let (path, title, subtitle, alternate, lang) = match scope {
-        Scope::Merged => (
-            "feed.atom".to_string(),
-            config.daemon.title.clone(),
-            "Statements and news of the communist and workers' parties, merged by Plenum".to_string(),
-            base.to_string(),
-            None,
-        ),
-        Scope::Party(party) => (
-            format!("parties/{}.atom", party.id),
-            party.display_name(),
-            format!("News of the {} ({}), gathered by Plenum", party.display_name(), party.country),
-            party.homepage.to_string(),
-            party.languages.first().cloned(),
-        ),
+    let scope = match scope {
+        Scope::Merged => feed::Scope::Merged,
+        Scope::Party(party) => feed::Scope::Party(party.id.clone()),
     };
-    let self_url = base.join(&path).map(|u| u.to_string()).unwrap_or_else(|_| format!("{base}{path}"));
-    let updated = stories.iter().flat_map(Story::copies).map(|e| e.updated).max().unwrap_or(empty_updated);
+    let path = scope.path(Format::Atom);
+    let url = feed::absolute(config, &path);
+    let doc = FeedDoc {
+        title: scope.title(config),
+        subtitle: scope.subtitle(config),
+        id: url.clone(),
+        self_url: url,
+        html_url: html_url(config, &scope),
+        lang: scope.language(config),
+        stories: stories.iter().map(|s| Story { entry: s.entry, also: s.also.clone() }).collect(),
+        updated: stories.iter().flat_map(Story::copies).map(|e| e.updated).max().unwrap_or(empty_updated),
+        links: Default::default(),
+        hub: None,
+        format: Format::Atom,
+        scope,
+    };
+    render_doc(config, &doc)
+}
 
+/// Where a scope's HTML page is: the site's root for the merged feed, the
+/// party's own homepage for a party feed (as before paging existed).
+pub(super) fn html_url(config: &Config, scope: &feed::Scope) -> String {
+    match scope {
+        feed::Scope::Merged => config.daemon.base_url.to_string(),
+        feed::Scope::Party(id) => {
+            config.party(id.as_str()).map_or_else(|| feed::absolute(config, &scope.path(Format::Html)), |p| p.homepage.to_string())
+        }
+        _ => feed::absolute(config, &scope.path(Format::Html)),
+    }
+}
+
+/// Renders one page of a feed as Atom, with its RFC 5005 paging links and
+/// the WebSub hub.
+pub fn render_doc(config: &Config, doc: &FeedDoc<'_>) -> Result<Document, PublishError> {
+    let base = &config.daemon.base_url;
+    let mut links = vec![link(&doc.self_url, "self", Some("application/atom+xml")), link(&doc.html_url, "alternate", Some("text/html"))];
+    for format in [Format::Json, Format::Rss] {
+        if doc.links.first.is_some() {
+            links.push(link(&feed::absolute(config, &doc.scope.path(format)), "alternate", Some(format.media_type())));
+        }
+    }
+    for (rel, href) in
+        [("first", &doc.links.first), ("last", &doc.links.last), ("next", &doc.links.next), ("previous", &doc.links.previous)]
+    {
+        if let Some(href) = href {
+            links.push(link(href, rel, Some("application/atom+xml")));
+        }
+    }
+    if let Some(hub) = &doc.hub {
+        links.push(link(hub, "hub", None));
+    }
     let feed = Feed {
-        title: Text::plain(title),
-        id: self_url.clone(),
-        updated: fixed(updated),
+        title: Text::plain(doc.title.clone()),
+        id: doc.id.clone(),
+        updated: fixed(doc.updated),
         authors: vec![Person { name: "Plenum".into(), uri: Some(base.to_string()), ..Person::default() }],
         generator: Some(Generator {
             value: "Plenum".into(),
             uri: Some(env!("CARGO_PKG_REPOSITORY").into()),
             version: Some(env!("CARGO_PKG_VERSION").into()),
         }),
-        links: vec![link(&self_url, "self", Some("application/atom+xml")), link(&alternate, "alternate", Some("text/html"))],
-        subtitle: Some(Text::plain(subtitle)),
-        entries: stories.iter().map(|s| entry(config, s)).collect(),
-        lang,
+        links,
+        subtitle: Some(Text::plain(doc.subtitle.clone())),
+        entries: doc.stories.iter().map(|s| entry(config, s)).collect(),
+        lang: doc.lang.clone(),
         ..Feed::default()
     };
-    let mut bytes = Vec::with_capacity(stories.len() * 2048 + 1024);
+    let mut bytes = Vec::with_capacity(doc.stories.len() * 2048 + 1024);
     feed.write_with_config(&mut bytes, WriteConfig { write_document_declaration: true, indent_size: None })
-        .map_err(|e| PublishError::Render { path: path.clone(), cause: e.to_string() })?;
-    Ok(Document::new(bytes, CONTENT_TYPE, updated))
+        .map_err(|e| PublishError::Render { path: doc.self_url.clone(), cause: e.to_string() })?;
+    Ok(Document::new(bytes, CONTENT_TYPE, doc.updated))
 }
 
-fn entry(config: &Config, story: &Story<'_>) -> AtomEntry {
+pub(super) fn entry(config: &Config, story: &Story<'_>) -> AtomEntry {
     let e = story.entry;
     let party = config.party(e.party.as_str());
     // Every party that published the story is an author and a category.

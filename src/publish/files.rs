@@ -8,10 +8,16 @@ use std::path::Path;
 /// Writes `bytes` to `path` via a temporary file in the same directory:
 /// write, fsync, rename over the old file, fsync the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_if_changed(path, bytes).map(|_| ())
+}
+
+/// [`write_atomic`], skipped when the file already holds `bytes`; true
+/// when the file was written.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
     let dir = path.parent().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no directory"))?;
     fs::create_dir_all(dir)?;
     if fs::read(path).is_ok_and(|old| old == bytes) {
-        return Ok(());
+        return Ok(false);
     }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
@@ -25,7 +31,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    result
+    result.map(|()| true)
 }
 
 #[cfg(test)]

@@ -1,26 +1,46 @@
-//! Entries to feeds: the merged feed and one per party.
+//! Entries to documents: every feed in every format, the HTML pages and
+//! the OPML list, in memory and as static files.
 //!
-//! A publish reads the newest entries from the store's indexes, renders
-//! each feed ([`atom`]), writes it under `output_dir` atomically
-//! ([`files`]), and hands the bytes to the HTTP server's cache, so the
-//! server and the static files always show the same thing. Publishing
-//! never fetches and never writes the store.
+//! A publish files new entries under their language ([`language`]), then
+//! for every [`Scope`] (merged, each party, each country, each language)
+//! selects the first page from the store's indexes ([`paging`]) and renders
+//! it as Atom ([`atom`]), JSON Feed 1.1 ([`json`]), RSS 2.0 ([`rss`]) and
+//! an HTML page ([`html`]); [`opml`] lists every feed. Each document is
+//! written under `output_dir` atomically ([`files`]) and handed to the
+//! HTTP server's in-memory copy ([`Published`]), so the server and the
+//! static files always show the same thing. Requests with options (other
+//! pages, filters) are rendered on demand by [`render_request`] from the
+//! same code. Feeds that changed are announced to a WebSub hub ([`websub`]).
+//! Publishing never fetches and never changes stored entries.
+//!
+//! - [`feed`]: `Scope`, `Format`, `Query` (request options), `FeedDoc`.
+//! - [`paging`]: one page of a scope, RFC 5005 cursors.
 
 pub mod atom;
+pub mod feed;
 pub mod files;
+pub mod html;
+pub mod json;
+pub mod language;
+pub mod opml;
+pub mod paging;
+pub mod rss;
+pub mod websub;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::normalize::{story, Entry};
 
 use crate::config::Config;
-use crate::store::{Store, StoreError};
+use crate::store::{Position, Store, StoreError};
+pub use feed::{Format, Query, QueryError, Scope};
 
-/// One rendered feed, ready to serve.
+/// One rendered document, ready to serve.
 #[derive(Debug, Clone)]
 pub struct Document {
     pub bytes: Arc<Vec<u8>>,
@@ -38,10 +58,24 @@ impl Document {
     }
 }
 
-/// The published documents by URL path (`feed.atom`, `parties/pcp.atom`).
+/// What requests with options need: the config and the store the
+/// published documents came from.
+pub struct Context {
+    pub config: Arc<Config>,
+    pub store: Store,
+    /// `Cache-Control: max-age`: the interval of the default poll schedule,
+    /// between one minute and one hour.
+    pub max_age: Duration,
+}
+
+/// The published documents by URL path (`feed.atom`, `parties/pcp.json`,
+/// `index.html`), and the context to render variants of them.
 #[derive(Clone, Default)]
 pub struct Published {
     docs: Arc<RwLock<BTreeMap<String, Document>>>,
+    context: Arc<RwLock<Option<Arc<Context>>>>,
+    /// Feed paths whose content changed at the last publish, for WebSub.
+    changed: Arc<Mutex<Vec<String>>>,
 }
 
 impl Published {
@@ -58,6 +92,16 @@ impl Published {
     pub fn is_empty(&self) -> bool {
         self.docs.read().map(|d| d.is_empty()).unwrap_or(true)
     }
+
+    /// The config and store of the last publish; `None` before the first.
+    pub fn context(&self) -> Option<Arc<Context>> {
+        self.context.read().ok()?.clone()
+    }
+
+    /// Takes the paths of the feeds that changed at the last publish.
+    pub fn take_changed(&self) -> Vec<String> {
+        self.changed.lock().map(|mut c| std::mem::take(&mut *c)).unwrap_or_default()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,14 +114,34 @@ pub enum PublishError {
     Write { path: String, cause: String },
 }
 
-/// Renders every feed from the store and writes it out. The in-memory
+/// Renders every document from the store and writes it out. The in-memory
 /// copy is replaced even when a file cannot be written, so the server
 /// keeps serving what the store holds; the first write error is returned.
 pub fn publish_all(config: &Config, store: &Store, published: &Published) -> Result<usize, PublishError> {
     let docs = render_all(config, store)?;
-    let written = write_all(&config.daemon.output_dir, &docs);
+    let previous: BTreeMap<String, String> =
+        published.docs.read().map(|d| d.iter().map(|(k, v)| (k.clone(), v.etag.clone())).collect()).unwrap_or_default();
+    let (written, rewritten) = write_all(&config.daemon.output_dir, &docs);
+    // A feed changed when its file did, or (file not writable) its bytes in memory did.
+    let changed: Vec<String> = docs
+        .iter()
+        .filter(|(path, doc)| {
+            let is_feed = Format::FEEDS.iter().any(|f| path.ends_with(&format!(".{}", f.extension())));
+            is_feed && (rewritten.contains(*path) || (written.is_err() && previous.get(*path).is_some_and(|etag| *etag != doc.etag)))
+        })
+        .map(|(path, _)| path.clone())
+        .collect();
     let count = docs.len();
     published.replace(docs);
+    let max_age = crate::schedule::interval(&config.daemon.schedule, Utc::now())
+        .unwrap_or(Duration::from_secs(1800))
+        .clamp(Duration::from_secs(60), Duration::from_secs(3600));
+    if let Ok(mut context) = published.context.write() {
+        *context = Some(Arc::new(Context { config: Arc::new(config.clone()), store: store.clone(), max_age }));
+    }
+    if let Ok(mut c) = published.changed.lock() {
+        *c = changed;
+    }
     written.map(|()| count)
 }
 
@@ -99,31 +163,110 @@ impl Story<'_> {
     }
 }
 
-/// Every feed, by URL path.
+/// Every scope that has documents: the merged feed, each party, each
+/// country of a configured party, each language with filed entries.
+pub fn scopes(config: &Config, store: &Store) -> Result<Vec<Scope>, StoreError> {
+    let mut scopes = vec![Scope::Merged];
+    scopes.extend(config.parties.iter().map(|p| Scope::Party(p.id.clone())));
+    let countries: BTreeSet<String> = config.parties.iter().map(|p| p.country.to_ascii_lowercase()).collect();
+    scopes.extend(countries.into_iter().map(Scope::Country));
+    scopes.extend(store.languages()?.into_iter().map(Scope::Language));
+    Ok(scopes)
+}
+
+/// Every document, by URL path.
 pub fn render_all(config: &Config, store: &Store) -> Result<BTreeMap<String, Document>, PublishError> {
-    let size = config.daemon.feed_size;
+    language::sync(config, store)?;
+    let scopes = scopes(config, store)?;
+    let nav = html::Nav::new(config, &scopes);
     let mut docs = BTreeMap::new();
-    // Joint statements fold several entries into one story: read ahead so the
-    // merged feed still has `feed_size` stories.
-    let newest = store.newest(size.saturating_mul(3))?;
-    let merged = merge_stories(&newest, size);
-    docs.insert("feed.atom".to_string(), atom::render(config, atom::Scope::Merged, &merged, store.created())?);
-    for party in &config.parties {
-        let entries = store.newest_of_party(&party.id, size)?;
-        let stories: Vec<Story> = entries.iter().map(|entry| Story { entry, also: Vec::new() }).collect();
-        let path = format!("parties/{}.atom", party.id);
-        docs.insert(path, atom::render(config, atom::Scope::Party(party), &stories, store.created())?);
+    let query = Query::default();
+    for scope in &scopes {
+        let page = paging::select(config, store, scope, &query)?;
+        for format in Format::FEEDS.into_iter().chain([Format::Html]) {
+            docs.insert(scope.path(format), render_page(config, store, &nav, scope, format, &query, &page)?);
+        }
     }
+    docs.insert(opml::PATH.to_string(), opml::render(config, &scopes, store.created())?);
     Ok(docs)
+}
+
+/// Renders the document `scope`, `format` and `query` ask for: a page of
+/// a feed, a filtered feed, a filtered HTML page. Bounded: `limit` is
+/// capped and filters examine at most [`paging::SCAN_CAP`] entries.
+pub fn render_request(context: &Context, scope: &Scope, format: Format, query: &Query) -> Result<Document, PublishError> {
+    let (config, store) = (context.config.as_ref(), &context.store);
+    let scopes = scopes(config, store)?;
+    let nav = html::Nav::new(config, &scopes);
+    let page = paging::select(config, store, scope, query)?;
+    render_page(config, store, &nav, scope, format, query, &page)
+}
+
+fn render_page(
+    config: &Config,
+    store: &Store,
+    nav: &html::Nav,
+    scope: &Scope,
+    format: Format,
+    query: &Query,
+    page: &paging::Page,
+) -> Result<Document, PublishError> {
+    let path = scope.path(format);
+    let url = feed::absolute(config, if format == Format::Html && *scope == Scope::Merged { "" } else { &path });
+    let with = |page: Option<(&str, &Position)>| format!("{url}{}", query.to_query_string(page));
+    let current = match (&query.before, &query.after) {
+        (Some(p), _) => Some(("before", p)),
+        (_, Some(p)) => Some(("after", p)),
+        _ => None,
+    };
+    let origin = Position::origin();
+    let stories = page.stories();
+    let doc = feed::FeedDoc {
+        title: scope.title(config),
+        subtitle: scope.subtitle(config),
+        id: with(None),
+        self_url: with(current),
+        html_url: atom::html_url(config, scope),
+        lang: scope.language(config),
+        updated: stories.iter().flat_map(Story::copies).map(|e| e.updated).max().unwrap_or_else(|| store.created()),
+        stories,
+        links: feed::PageLinks {
+            first: Some(with(None)),
+            last: Some(with(Some(("after", &origin)))),
+            next: page.older.as_ref().map(|p| with(Some(("before", p)))),
+            previous: page.newer.as_ref().map(|p| with(Some(("after", p)))),
+        },
+        hub: config.daemon.websub_hub.as_ref().filter(|_| current.is_none()).map(|u| u.to_string()),
+        scope: scope.clone(),
+        format,
+    };
+    match format {
+        Format::Atom => atom::render_doc(config, &doc),
+        Format::Json => json::render(config, &doc),
+        Format::Rss => rss::render(config, &doc),
+        Format::Html => html::render(config, store, nav, &doc, query),
+    }
 }
 
 /// Groups entries (newest first) of different parties that tell the same
 /// story; at most `limit` stories, newest first.
 pub fn merge_stories(entries: &[Entry], limit: usize) -> Vec<Story<'_>> {
+    group(entries, limit, false).0
+}
+
+/// Like [`merge_stories`], but stops before the entry that would start
+/// story `limit + 1`: returns the stories and how many entries they used,
+/// so a paged feed's next page starts exactly where this one ended.
+pub fn merge_page(entries: &[Entry], limit: usize) -> (Vec<Story<'_>>, usize) {
+    group(entries, limit, true)
+}
+
+fn group(entries: &[Entry], limit: usize, stop_at_limit: bool) -> (Vec<Story<'_>>, usize) {
+    let mut used = entries.len();
     let mut stories: Vec<Story> = Vec::new();
     let mut by_title: HashMap<String, Vec<usize>> = HashMap::new();
     let mut by_link: HashMap<&str, Vec<usize>> = HashMap::new();
-    for entry in entries {
+    for (position, entry) in entries.iter().enumerate() {
         let title_key = story::title_key(&entry.title);
         let candidates: Vec<usize> = by_title
             .get(&title_key)
@@ -162,6 +305,10 @@ pub fn merge_stories(entries: &[Entry], limit: usize) -> Vec<Story<'_>> {
             }
             None => {
                 if stories.len() >= limit {
+                    if stop_at_limit {
+                        used = position;
+                        break;
+                    }
                     continue;
                 }
                 let i = stories.len();
@@ -173,16 +320,25 @@ pub fn merge_stories(entries: &[Entry], limit: usize) -> Vec<Story<'_>> {
             }
         }
     }
-    stories
+    (stories, used)
 }
 
-fn write_all(dir: &Path, docs: &BTreeMap<String, Document>) -> Result<(), PublishError> {
+/// Writes every document; returns the first error and the paths whose
+/// file content changed.
+fn write_all(dir: &Path, docs: &BTreeMap<String, Document>) -> (Result<(), PublishError>, BTreeSet<String>) {
     let mut first_error = None;
+    let mut rewritten = BTreeSet::new();
     for (path, doc) in docs {
-        if let Err(e) = files::write_atomic(&dir.join(path), &doc.bytes) {
-            tracing::error!(path = %dir.join(path).display(), error = %e, "cannot write a static feed; the server keeps serving it from memory");
-            first_error.get_or_insert(PublishError::Write { path: dir.join(path).display().to_string(), cause: e.to_string() });
+        match files::write_if_changed(&dir.join(path), &doc.bytes) {
+            Ok(true) => {
+                rewritten.insert(path.clone());
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(path = %dir.join(path).display(), error = %e, "cannot write a static file; the server keeps serving it from memory");
+                first_error.get_or_insert(PublishError::Write { path: dir.join(path).display().to_string(), cause: e.to_string() });
+            }
         }
     }
-    first_error.map_or(Ok(()), Err)
+    (first_error.map_or(Ok(()), Err), rewritten)
 }

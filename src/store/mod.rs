@@ -8,6 +8,13 @@
 //!   reached under another identity (another source of the party, or a
 //!   feed that rotates its ids) is found by its link.
 //! - `sources`: `SourceId` → [`SourceState`] (JSON).
+//! - `by_language`: `language ‖ 0 ‖ published ‖ EntryKey` → `()`, for
+//!   per-language feeds; written by [`Store::set_language`] (the language
+//!   is decided by the publisher), kept in `entry_language`: `EntryKey` →
+//!   its `by_language` row, so a re-dated entry's old row is removed.
+//! - `language_pending`: `EntryKey` → `published ‖ content_hash` of entries
+//!   stored or changed since their language was last decided; written in
+//!   the upsert transaction, consumed by [`Store::set_language`].
 //! - `meta`: `schema_version`, `created`.
 //!
 //! An entry and its index rows change in one transaction, so a crash never
@@ -78,6 +85,9 @@ pub struct Store {
     aliases: sled::Tree,
     sources: sled::Tree,
     meta: sled::Tree,
+    by_language: sled::Tree,
+    entry_language: sled::Tree,
+    language_pending: sled::Tree,
 }
 
 impl Store {
@@ -99,6 +109,9 @@ impl Store {
             aliases: db.open_tree("aliases")?,
             sources: db.open_tree("sources")?,
             meta: db.open_tree("meta")?,
+            by_language: db.open_tree("by_language")?,
+            entry_language: db.open_tree("entry_language")?,
+            language_pending: db.open_tree("language_pending")?,
             db,
         };
         match store.meta.get("schema_version")? {
@@ -170,23 +183,25 @@ impl Store {
         let new_index = (time_key(&write), party_key(&write));
         let key = target.as_str().as_bytes().to_vec();
         let new_alias = if outcome == Upsert::New { alias } else { None };
-        let result: Result<(), TransactionError<()>> =
-            (&self.entries, &self.by_time, &self.by_party, &self.aliases).transaction(|(entries, by_time, by_party, aliases)| {
-                if let Some((t, p)) = &old_index {
-                    by_time.remove(t.as_slice())?;
-                    by_party.remove(p.as_slice())?;
+        let pending = language_stamp(&write);
+        let trees = (&self.entries, &self.by_time, &self.by_party, &self.aliases, &self.language_pending);
+        let result: Result<(), TransactionError<()>> = trees.transaction(|(entries, by_time, by_party, aliases, language_pending)| {
+            if let Some((t, p)) = &old_index {
+                by_time.remove(t.as_slice())?;
+                by_party.remove(p.as_slice())?;
+            }
+            entries.insert(key.as_slice(), value.as_slice())?;
+            by_time.insert(new_index.0.as_slice(), &[])?;
+            by_party.insert(new_index.1.as_slice(), &[])?;
+            language_pending.insert(key.as_slice(), pending.as_slice())?;
+            if let Some(alias) = &new_alias {
+                // The first entry to claim a link keeps it.
+                if aliases.get(alias.as_slice())?.is_none() {
+                    aliases.insert(alias.as_slice(), key.as_slice())?;
                 }
-                entries.insert(key.as_slice(), value.as_slice())?;
-                by_time.insert(new_index.0.as_slice(), &[])?;
-                by_party.insert(new_index.1.as_slice(), &[])?;
-                if let Some(alias) = &new_alias {
-                    // The first entry to claim a link keeps it.
-                    if aliases.get(alias.as_slice())?.is_none() {
-                        aliases.insert(alias.as_slice(), key.as_slice())?;
-                    }
-                }
-                Ok::<(), ConflictableTransactionError<()>>(())
-            });
+            }
+            Ok::<(), ConflictableTransactionError<()>>(())
+        });
         result.map_err(|e| match e {
             TransactionError::Storage(e) => StoreError::Io(e),
             TransactionError::Abort(()) => StoreError::Corrupt { what: "transaction".into(), cause: "aborted".into() },
@@ -372,3 +387,14 @@ fn party_key(entry: &Entry) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests;
+
+/// What the language queue remembers of an entry: its time and content, so
+/// a language decided on an older version does not clear a newer one.
+fn language_stamp(entry: &Entry) -> Vec<u8> {
+    let mut stamp = sortable_time(entry.published).to_vec();
+    stamp.extend_from_slice(entry.content_hash.as_bytes());
+    stamp
+}
+
+mod query;
+pub use query::{Direction, Index, Position};

@@ -11,6 +11,9 @@ use crate::fetch::Validators;
 pub enum PollStatus {
     /// Fetched and read.
     Ok,
+    /// Not polled: waiting for Retry-After, backoff or the next due time
+    /// (reported, never stored as the last status).
+    Skipped,
     /// The server said 304, or the body was the same as last time.
     NotModified,
     /// Fetching or reading failed; see `last_error`.
@@ -21,6 +24,7 @@ impl PollStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             PollStatus::Ok => "ok",
+            PollStatus::Skipped => "skipped",
             PollStatus::NotModified => "not-modified",
             PollStatus::Failed => "failed",
         }
@@ -52,6 +56,54 @@ pub struct SourceState {
     pub dates_unreadable: u64,
     /// The source was seen rotating item ids (logged once).
     pub id_rotation_seen: bool,
+    /// No poll before this (Retry-After, or backoff after failures); `poll-once` waits too unless `--force`.
+    pub not_before: Option<DateTime<Utc>>,
+    /// `not_before` came from the server's Retry-After (else from backoff).
+    pub retry_after_asked: bool,
+    /// Scheduled polls wait until this (the floor, the feed's ttl, `max-age`, adaptive).
+    pub next_poll_at: Option<DateTime<Utc>>,
+    /// Start of the current run of failures.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// The source answered 410 Gone: not polled until `plenum reset`.
+    pub gone: bool,
+    /// The URL polled instead of the configured one: after 3 polls ending
+    /// in the same permanent redirect, or found by autodiscovery.
+    pub url: Option<String>,
+    /// How `url` was found: "moved" or "discovered".
+    pub url_reason: Option<String>,
+    /// A permanent redirect target seen on the last polls, and how many in a row.
+    pub moving_to: Option<String>,
+    pub moving_seen: u32,
+    /// The last poll that found new entries (for adaptive intervals).
+    pub last_new_at: Option<DateTime<Utc>>,
     /// Format of the document at the last read ("RSS 2.0", "Atom", ...).
     pub format: Option<String>,
+}
+
+impl SourceState {
+    /// Failing: failures without a success for at least `after`.
+    pub fn failing(&self, now: DateTime<Utc>, after: std::time::Duration) -> bool {
+        self.failing_since.is_some_and(|since| (now - since).to_std().is_ok_and(|d| d >= after))
+    }
+
+    /// Why a poll must wait now, if it must. `scheduled` polls also wait for
+    /// `next_poll_at`; `force` (poll-once --force) waits for nothing.
+    pub fn wait_reason(&self, now: DateTime<Utc>, scheduled: bool, force: bool) -> Option<String> {
+        if force {
+            return None;
+        }
+        if self.gone {
+            return Some("gone: the source answered 410 Gone; `plenum reset <source>` polls it again".to_string());
+        }
+        if let Some(at) = self.not_before.filter(|at| *at > now) {
+            let why = if self.retry_after_asked { "the server asked to retry after" } else { "backing off after failures until" };
+            return Some(format!("{why} {}", at.format("%Y-%m-%d %H:%M:%SZ")));
+        }
+        if scheduled {
+            if let Some(at) = self.next_poll_at.filter(|at| *at > now) {
+                return Some(format!("not due until {}", at.format("%Y-%m-%d %H:%M:%SZ")));
+            }
+        }
+        None
+    }
 }

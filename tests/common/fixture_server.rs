@@ -20,6 +20,9 @@ pub struct RecordedRequest {
     /// Header names lower-cased, in the order received.
     pub headers: Vec<(String, String)>,
     pub response_status: u16,
+    /// When the request head had been read, and when the response was written.
+    pub started: std::time::Instant,
+    pub finished: std::time::Instant,
 }
 
 impl RecordedRequest {
@@ -28,6 +31,9 @@ impl RecordedRequest {
         self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
 }
+
+/// A canned response: status, headers, body.
+pub type Canned<'a> = (u16, &'a [(&'a str, &'a str)], &'a [u8]);
 
 /// Validators attached to a route; requests that carry them get a 304.
 #[derive(Clone, Debug)]
@@ -42,11 +48,27 @@ struct Route {
     headers: Vec<(String, String)>,
     body: Vec<u8>,
     validators: Option<Validators>,
+    /// How the body goes out (all at once unless a test asks otherwise).
+    delivery: Delivery,
+}
+
+/// Misbehaviour on purpose.
+#[derive(Clone, Debug, Default)]
+pub enum Delivery {
+    #[default]
+    AtOnce,
+    /// Wait this long before answering at all.
+    Delayed(Duration),
+    /// One byte of the body per interval, Content-Length announced.
+    Drip(Duration),
+    /// This many bytes of filler, streamed; Content-Length only if `announce`.
+    Huge { size: u64, announce: bool },
 }
 
 #[derive(Default)]
 struct Shared {
-    routes: Mutex<HashMap<String, Route>>,
+    /// Responses per path: the first is used and dropped while more follow.
+    routes: Mutex<HashMap<String, Vec<Route>>>,
     log: Mutex<Vec<RecordedRequest>>,
     stopping: AtomicBool,
 }
@@ -90,8 +112,37 @@ impl FixtureServer {
             headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
             body: body.into(),
             validators: None,
+            delivery: Delivery::AtOnce,
         };
         self.insert(path, route);
+    }
+
+    /// Serves `body` at `path`, delivered as `delivery` says.
+    pub fn set_delivered(&self, path: &str, status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>, delivery: Delivery) {
+        let route = Route {
+            status,
+            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            body: body.into(),
+            validators: None,
+            delivery,
+        };
+        self.insert(path, route);
+    }
+
+    /// Answers the requests to `path` with these responses in turn; the last one repeats.
+    pub fn set_sequence(&self, path: &str, responses: &[Canned<'_>]) {
+        let routes: Vec<Route> = responses
+            .iter()
+            .map(|(status, headers, body)| Route {
+                status: *status,
+                headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+                body: body.to_vec(),
+                validators: None,
+                delivery: Delivery::AtOnce,
+            })
+            .collect();
+        assert!(path.starts_with('/') && !routes.is_empty());
+        self.shared.routes.lock().unwrap().insert(path.to_string(), routes);
     }
 
     /// Serves `body` with 200, an `ETag` and a `Last-Modified`, and answers
@@ -110,6 +161,7 @@ impl FixtureServer {
             headers: vec![("Content-Type".to_string(), content_type.to_string())],
             body,
             validators: Some(validators.clone()),
+            delivery: Delivery::AtOnce,
         };
         self.insert(path, route);
         validators
@@ -131,12 +183,13 @@ impl FixtureServer {
     pub fn fail_everything(&self, status: u16) {
         let mut routes = self.shared.routes.lock().unwrap();
         for route in routes.values_mut() {
-            *route = Route {
+            *route = vec![Route {
                 status,
                 headers: vec![("Content-Type".to_string(), "text/plain; charset=utf-8".to_string())],
                 body: format!("{status} error from the fixture server\n").into_bytes(),
                 validators: None,
-            };
+                delivery: Delivery::AtOnce,
+            }];
         }
     }
 
@@ -150,7 +203,7 @@ impl FixtureServer {
 
     fn insert(&self, path: &str, route: Route) {
         assert!(path.starts_with('/'), "route paths start with '/': {path}");
-        self.shared.routes.lock().unwrap().insert(path.to_string(), route);
+        self.shared.routes.lock().unwrap().insert(path.to_string(), vec![route]);
     }
 }
 
@@ -227,7 +280,15 @@ fn handle_connection(stream: TcpStream, shared: &Shared) {
         let _ = (&mut reader).take(content_length).read_to_end(&mut sink);
     }
 
-    let route = shared.routes.lock().unwrap().get(&path).cloned();
+    let started = std::time::Instant::now();
+    let route = {
+        let mut routes = shared.routes.lock().unwrap();
+        routes.get_mut(&path).and_then(|list| if list.len() > 1 { Some(list.remove(0)) } else { list.first().cloned() })
+    };
+    let delivery = route.as_ref().map(|r| r.delivery.clone()).unwrap_or_default();
+    if let Delivery::Delayed(wait) = delivery {
+        thread::sleep(wait);
+    }
     let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
     let (status, mut response_headers, body) = match route {
         None => (404, vec![("Content-Type".to_string(), "text/plain".to_string())], b"no such fixture\n".to_vec()),
@@ -245,13 +306,14 @@ fn handle_connection(stream: TcpStream, shared: &Shared) {
         },
     };
 
-    shared.log.lock().unwrap().push(RecordedRequest { method: method.clone(), path, headers: headers.clone(), response_status: status });
-
     let date = httpdate::fmt_http_date(SystemTime::now());
     response_headers.push(("Date".to_string(), date));
     response_headers.push(("Connection".to_string(), "close".to_string()));
-    if status != 304 {
-        response_headers.push(("Content-Length".to_string(), body.len().to_string()));
+    match delivery {
+        Delivery::Huge { size, announce: true } => response_headers.push(("Content-Length".to_string(), size.to_string())),
+        Delivery::Huge { announce: false, .. } => {}
+        _ if status != 304 => response_headers.push(("Content-Length".to_string(), body.len().to_string())),
+        _ => {}
     }
     let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
     for (name, value) in &response_headers {
@@ -260,9 +322,40 @@ fn handle_connection(stream: TcpStream, shared: &Shared) {
     head.push_str("\r\n");
     let _ = writer.write_all(head.as_bytes());
     if method != "HEAD" && status != 304 {
-        let _ = writer.write_all(&body);
+        match delivery {
+            Delivery::Drip(every) => {
+                for byte in &body {
+                    if writer.write_all(&[*byte]).and_then(|()| writer.flush()).is_err() {
+                        break;
+                    }
+                    thread::sleep(every);
+                }
+            }
+            Delivery::Huge { size, .. } => {
+                let chunk = vec![b'x'; 64 * 1024];
+                let mut sent = 0u64;
+                while sent < size {
+                    let n = chunk.len().min((size - sent) as usize);
+                    if writer.write_all(&chunk[..n]).is_err() {
+                        break;
+                    }
+                    sent += n as u64;
+                }
+            }
+            _ => {
+                let _ = writer.write_all(&body);
+            }
+        }
     }
     let _ = writer.flush();
+    shared.log.lock().unwrap().push(RecordedRequest {
+        method: method.clone(),
+        path,
+        headers: headers.clone(),
+        response_status: status,
+        started,
+        finished: std::time::Instant::now(),
+    });
     let _ = writer.shutdown(std::net::Shutdown::Write);
     // Let the client read everything before the socket is dropped.
     let mut rest = [0u8; 512];
@@ -286,6 +379,12 @@ fn reason(status: u16) -> &'static str {
         200 => "OK",
         304 => "Not Modified",
         404 => "Not Found",
+        301 => "Moved Permanently",
+        302 => "Found",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        410 => "Gone",
+        429 => "Too Many Requests",
         500 => "Internal Server Error",
         502 => "Bad Gateway",
         503 => "Service Unavailable",

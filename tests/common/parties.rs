@@ -46,6 +46,8 @@ base_url = "http://127.0.0.1:8080/"
 schedule = "0 0 3 1 1 *"
 feed_size = 100
 jitter_secs = 0
+min_interval_secs = 0
+host_gap_ms = 0
 "#;
 
 pub fn config_for(parties: &[Party]) -> String {
