@@ -307,7 +307,15 @@ async fn run(
     let validators = fetched.validators.clone();
     let first_poll = state.last_success.is_none();
     let known = |key: &EntryKey| store.get(key).ok().flatten().is_some();
-    let reading = read(fetcher, party, source, fetched, first_poll, &known).await?;
+    let mut reading = read(fetcher, party, source, fetched, first_poll, &known).await?;
+    if reading.feed.items.len() > MAX_ITEMS {
+        // A feed is a window on recent news; a document with more items is
+        // broken or hostile. Keep the newest (undated items keep their order, after dated ones).
+        let total = reading.feed.items.len();
+        reading.feed.items.sort_by_key(|i| std::cmp::Reverse(i.published.or(i.updated)));
+        reading.feed.items.truncate(MAX_ITEMS);
+        reading.warnings.push(format!("the document has {total} items; only the newest {MAX_ITEMS} are read"));
+    }
     for warning in &reading.warnings {
         warn!("{warning}");
     }
@@ -374,6 +382,9 @@ async fn run(
     state.format = Some(format.to_string());
     Ok(())
 }
+
+/// Items read from one document at most.
+pub const MAX_ITEMS: usize = 2000;
 
 /// Permanent redirects seen on this many polls in a row move the source.
 const MOVE_AFTER: u32 = 3;

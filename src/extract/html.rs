@@ -46,6 +46,48 @@ pub struct HtmlRules {
     pub exclude: Vec<Regex>,
 }
 
+/// Deepest element nesting an HTML document or fragment may have before
+/// Plenum refuses to build a tree of it: HTML tree building is quadratic in
+/// depth, so 100 000 nested `<div>`s would cost minutes of CPU. Real pages
+/// nest a few dozen levels.
+pub const MAX_NESTING: usize = 512;
+
+/// True when `html` nests elements deeper than `limit`, by a linear scan of
+/// its tags (void elements and self-closing tags do not nest).
+pub fn nesting_exceeds(html: &str, limit: usize) -> bool {
+    const VOID: [&str; 14] =
+        ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "param"];
+    let bytes = html.as_bytes();
+    let mut depth: usize = 0;
+    let mut i = 0;
+    while let Some(offset) = memchr_lt(&bytes[i..]) {
+        i += offset + 1;
+        let rest = &bytes[i..];
+        if rest.first() == Some(&b'/') {
+            depth = depth.saturating_sub(1);
+            continue;
+        }
+        if !rest.first().is_some_and(|b| b.is_ascii_alphabetic()) {
+            continue;
+        }
+        let name_len = rest.iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+        let name = std::str::from_utf8(&rest[..name_len]).unwrap_or("").to_ascii_lowercase();
+        let tag_end = rest.iter().position(|b| *b == b'>').unwrap_or(rest.len());
+        let self_closing = tag_end > 0 && rest[tag_end - 1] == b'/';
+        if !self_closing && !VOID.contains(&name.as_str()) {
+            depth += 1;
+            if depth > limit {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn memchr_lt(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|b| *b == b'<')
+}
+
 /// Compiles a CSS selector; the error says what is wrong with it.
 pub fn selector(text: &str) -> Result<Selector, String> {
     use scraper::error::SelectorErrorKind as E;
@@ -75,6 +117,13 @@ pub struct HtmlPage {
 
 /// Reads the items of a listing page (UTF-8 `body`, fetched from `page_url`).
 pub fn extract(body: &str, page_url: &Url, rules: &HtmlRules, lang: Option<&str>, now: DateTime<Utc>) -> HtmlPage {
+    if nesting_exceeds(body, MAX_NESTING) {
+        return HtmlPage {
+            warnings: vec![format!("the page nests elements more than {MAX_NESTING} deep; it is not read (a real news page never does)")],
+            feed: RawFeed { format: "HTML", ..RawFeed::default() },
+            ..HtmlPage::default()
+        };
+    }
     let doc = Html::parse_document(body);
     let base = base_url(&doc, page_url);
     let mut page = HtmlPage {
@@ -183,6 +232,9 @@ fn read_date(element: ElementRef<'_>, rules: &HtmlRules, lang: Option<&str>, now
 /// Feeds a page announces (`<link rel="alternate" type="application/rss+xml">`,
 /// Atom, JSON Feed), absolute, in page order.
 pub fn discover_feeds(body: &str, page_url: &Url) -> Vec<Url> {
+    if nesting_exceeds(body, MAX_NESTING) {
+        return Vec::new();
+    }
     let doc = Html::parse_document(body);
     let base = base_url(&doc, page_url);
     let Ok(links) = Selector::parse("link[rel][href][type]") else { return Vec::new() };
@@ -213,6 +265,9 @@ pub struct Detail {
 /// or the first `<time datetime>`; the summary from `og:description` or the
 /// `description` meta tag (as escaped text).
 pub fn detail(body: &str) -> Detail {
+    if nesting_exceeds(body, MAX_NESTING) {
+        return Detail::default();
+    }
     let doc = Html::parse_document(body);
     let meta = |sel: &str| -> Option<String> {
         let s = Selector::parse(sel).ok()?;
@@ -387,6 +442,22 @@ mod tests {
         let found = discover_feeds(page, &Url::parse("https://www.pcp.pt/").unwrap());
         let found: Vec<&str> = found.iter().map(Url::as_str).collect();
         assert_eq!(found, ["https://www.pcp.pt/rss.xml", "https://www.pcp.pt/atom"]);
+    }
+
+    #[test]
+    fn nesting_is_measured_linearly_and_ignores_void_and_closed_tags() {
+        assert!(!nesting_exceeds("<div><p>a<br>b<img src=x></p><p>c</p></div>", 2));
+        assert!(nesting_exceeds("<div><div><div>x</div></div></div>", 2));
+        assert!(!nesting_exceeds("<div/><div/><div/><x-y/>", 1));
+        assert!(!nesting_exceeds("a < b and c<3", 0));
+        let deep = "<div>".repeat(100_000);
+        let started = std::time::Instant::now();
+        assert!(nesting_exceeds(&deep, MAX_NESTING));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let page = format!("<html><body>{deep}</body></html>");
+        let url = Url::parse("https://x.example/").unwrap();
+        let out = extract(&page, &url, &rules("div", "a", "a", None), None, now());
+        assert!(out.feed.items.is_empty() && out.warnings[0].contains("nests elements more than 512 deep"), "{:?}", out.warnings);
     }
 
     #[test]

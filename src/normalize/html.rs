@@ -13,6 +13,8 @@ use std::sync::OnceLock;
 use regex::Regex;
 use url::Url;
 
+use crate::extract::html::{nesting_exceeds, MAX_NESTING};
+
 /// Hosts whose embedded players may stay (as sandboxed iframes).
 pub const VIDEO_HOSTS: &[(&str, &str)] = &[
     ("www.youtube.com", "/embed/"),
@@ -32,8 +34,13 @@ const TRACKERS: &[&str] = &[
     "/~ff/",
 ];
 
-/// Sanitizes `html`, resolving relative URLs against `base`.
+/// Sanitizes `html`, resolving relative URLs against `base`. A fragment
+/// nested deeper than [`MAX_NESTING`] is kept as escaped text only: building
+/// a tree of it would cost minutes (see `extract::html::nesting_exceeds`).
 pub fn sanitize(html: &str, base: &Url) -> String {
+    if nesting_exceeds(html, MAX_NESTING) {
+        return text_only(html);
+    }
     let without_pixels = drop_tracking_pixels(html);
     let without_frames = drop_foreign_frames(&without_pixels);
     builder(base).clean(&without_frames).to_string()
@@ -63,6 +70,29 @@ fn drop_foreign_frames(html: &str) -> std::borrow::Cow<'_, str> {
             String::new()
         }
     })
+}
+
+/// The text of pathological HTML, without building a tree: tags removed by a
+/// linear scan, entities left as written, the rest escaped.
+pub fn text_only(html: &str) -> String {
+    let mut text = String::with_capacity(html.len() / 2);
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.is_empty() {
+        return String::new();
+    }
+    format!("<p>{}</p>", html_escape::encode_text(&words.join(" ")))
 }
 
 fn builder(base: &Url) -> ammonia::Builder<'static> {
@@ -193,6 +223,15 @@ mod tests {
         let html = r#"<p>Text<img src="https://t.example/p.gif" width="1" height="1"><img width=1 height=1 src="/x.gif"/><img src="https://pixel.wp.com/g.gif?x=1"><img src="https://feeds.feedburner.com/~r/kke/~4/abc"><img src="/photo.jpg" width="640" height="1"></p>"#;
         let out = clean(html);
         assert_eq!(out, r#"<p>Text<img src="https://www.kke.gr/photo.jpg" width="640" height="1"></p>"#);
+    }
+
+    #[test]
+    fn absurdly_nested_markup_becomes_text_in_linear_time() {
+        let html = format!("{}deep &amp; <script>x</script>{}", "<div>".repeat(100_000), "</div>".repeat(100_000));
+        let started = std::time::Instant::now();
+        let out = clean(&html);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+        assert_eq!(out, "<p>deep &amp;amp; x</p>");
     }
 
     #[test]

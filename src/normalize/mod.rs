@@ -21,6 +21,25 @@ use crate::config::{Party, PartyId, Source, SourceId};
 use crate::extract::{RawFeed, RawItem};
 pub use identity::EntryKey;
 
+/// Summaries longer than this (HTML, before sanitizing) are cut: a summary
+/// is an excerpt, and sanitizing megabytes costs seconds.
+pub const MAX_SUMMARY_BYTES: usize = 64 * 1024;
+/// Full content longer than this is cut (the article stays one click away).
+pub const MAX_CONTENT_BYTES: usize = 512 * 1024;
+
+/// At most `max` bytes of `html`, cut at a character boundary; the sanitizer
+/// closes whatever the cut left open.
+fn capped(html: &str, max: usize) -> &str {
+    if html.len() <= max {
+        return html;
+    }
+    let mut end = max;
+    while !html.is_char_boundary(end) {
+        end -= 1;
+    }
+    &html[..end]
+}
+
 /// Dates this far ahead of now are treated as wrong, not as the future.
 const FUTURE_SLACK: Duration = Duration::hours(26);
 
@@ -92,13 +111,16 @@ pub enum Skip {
 pub fn normalize(party: &Party, source: &Source, feed: &RawFeed, item: &RawItem, base: &Url, now: DateTime<Utc>) -> Result<Entry, Skip> {
     let link = item.link.as_deref().and_then(|l| absolute_url(base, l));
     let article_base = link.as_deref().and_then(|l| Url::parse(l).ok()).unwrap_or_else(|| base.clone());
-    let summary = item.summary_html.as_deref().map(|h| html::sanitize(h, &article_base)).filter(|h| !h.trim().is_empty());
-    let content = item.content_html.as_deref().map(|h| html::sanitize(h, &article_base)).filter(|h| !h.trim().is_empty());
+    let summary =
+        item.summary_html.as_deref().map(|h| html::sanitize(capped(h, MAX_SUMMARY_BYTES), &article_base)).filter(|h| !h.trim().is_empty());
+    let content =
+        item.content_html.as_deref().map(|h| html::sanitize(capped(h, MAX_CONTENT_BYTES), &article_base)).filter(|h| !h.trim().is_empty());
     // RSS does not say whether a title is text or HTML; one with tags in it is HTML.
     let looks_like_html = |t: &str| t.contains('<') && t.contains('>');
     let mut title = item
         .title
         .as_deref()
+        .map(|t| capped(t, 4096))
         .map(|t| if item.title_is_html || looks_like_html(t) { text::from_html(t) } else { text::plain(t) })
         .unwrap_or_default();
     if title.is_empty() {

@@ -9,6 +9,9 @@ pub fn plain(text: &str) -> String {
 
 /// The text of an HTML fragment, as one line.
 pub fn from_html(html: &str) -> String {
+    if crate::extract::html::nesting_exceeds(html, crate::extract::html::MAX_NESTING) {
+        return plain(&super::html::text_only(html));
+    }
     // ammonia with no tags allowed drops markup (and script/style bodies)
     // but keeps the text, still entity-escaped.
     let text = ammonia::Builder::empty().clean(html).to_string();
