@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 
 use common::atom;
-use common::fixture_server::{read_fixture, Delivery, FixtureServer};
+use common::fixture_server::{Delivery, FixtureServer};
 use common::logfmt::{self, PollLine};
 use common::parties::DAEMON_TABLE;
 use common::plenum::Sandbox;
@@ -183,12 +183,10 @@ fn a_huge_nested_page_for_an_html_source_is_refused_and_others_go_on() {
     server.set("/nested.html", 200, &[("Content-Type", "text/html")], page);
     server.serve_fixture("/good.xml", "rss2-pcp-statements.xml");
     let mut toml = config("max_body_bytes = 67108864\n", &[("good", server.url("/good.xml"))]);
-    for (id, path) in [("nested", "/nested.html")] {
-        toml.push_str(&format!(
-            "\n[[party.source]]\nid = \"{id}\"\nkind = \"html\"\nurl = \"{}\"\nitem = \"article\"\ntitle = \"h2\"\nlink = \"h2 a\"\n",
-            server.url(path)
-        ));
-    }
+    toml.push_str(&format!(
+        "\n[[party.source]]\nid = \"nested\"\nkind = \"html\"\nurl = \"{}\"\nitem = \"article\"\ntitle = \"h2\"\nlink = \"h2 a\"\n",
+        server.url("/nested.html")
+    ));
     let sandbox = Sandbox::new(&toml);
     let run = sandbox.plenum(&["poll-once"]);
     assert_eq!(run.code, Some(0), "{}", run.describe());
