@@ -79,6 +79,10 @@ fn config(dir: &Path) -> (Config, Party, Source) {
         max_redirects: 10,
         stall_timeout: std::time::Duration::from_secs(30),
         adaptive: false,
+        retention_days: None,
+        max_entries_per_party: None,
+        prune_schedule: "0 17 3 * * *".into(),
+        metrics_listen: None,
     };
     (Config { path: dir.join("plenum.toml"), daemon, parties: vec![party.clone()] }, party, source)
 }

@@ -134,6 +134,14 @@ pub struct DaemonConfig {
     pub stall_timeout: Duration,
     /// Poll sources that rarely post less often (up to `max_interval`).
     pub adaptive: bool,
+    /// Entries older than this (by publication date) are pruned; `None` keeps them.
+    pub retention_days: Option<u32>,
+    /// At most this many entries per party are kept (the newest); `None` keeps all.
+    pub max_entries_per_party: Option<usize>,
+    /// When pruning runs (cron with seconds).
+    pub prune_schedule: String,
+    /// Serve `/metrics` on this address too (it is always on `listen`).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// How a source is read.

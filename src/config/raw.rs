@@ -69,6 +69,10 @@ struct RawDaemon {
     max_redirects: Option<Spanned<i64>>,
     stall_timeout_secs: Option<Spanned<i64>>,
     adaptive: Option<bool>,
+    retention_days: Option<Spanned<i64>>,
+    max_entries_per_party: Option<Spanned<i64>>,
+    prune_schedule: Option<Spanned<String>>,
+    metrics_listen: Option<Spanned<String>>,
 }
 
 /// `[host."name"]`: what differs for one host.
@@ -306,6 +310,28 @@ fn check_daemon(file: &FileText, raw: RawDaemon, base_dir: &Path, issues: &mut V
             }
         }
     };
+    let retention_days = raw.retention_days.as_ref().map(|_| number(&raw.retention_days, "retention_days", 365, 1, 100 * 365) as u32);
+    let max_entries_per_party =
+        raw.max_entries_per_party.as_ref().map(|_| number(&raw.max_entries_per_party, "max_entries_per_party", 10_000, 10, 10_000_000) as usize);
+    let prune_schedule = match &raw.prune_schedule {
+        Some(v) => {
+            if let Err(why) = crate::schedule::check_cron(v.get_ref()) {
+                issues.push(file.issue(v, "daemon.prune_schedule", why));
+            }
+            v.get_ref().clone()
+        }
+        None => "0 17 3 * * *".to_string(),
+    };
+    let metrics_listen = match &raw.metrics_listen {
+        Some(v) => match v.get_ref().parse::<SocketAddr>() {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                issues.push(file.issue(v, "daemon.metrics_listen", format!("`{}` is not an address and port such as \"127.0.0.1:9090\"", v.get_ref())));
+                None
+            }
+        },
+        None => None,
+    };
     let websub_hub = url_key(&raw.websub_hub, "websub_hub", &["http", "https"]);
     let proxy = url_key(&raw.proxy, "proxy", &["http", "https", "socks5", "socks5h"]);
 
@@ -340,6 +366,10 @@ fn check_daemon(file: &FileText, raw: RawDaemon, base_dir: &Path, issues: &mut V
         max_redirects,
         stall_timeout,
         adaptive: raw.adaptive.unwrap_or(false),
+        retention_days,
+        max_entries_per_party,
+        prune_schedule,
+        metrics_listen,
     })
 }
 
