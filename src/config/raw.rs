@@ -291,6 +291,9 @@ fn check_daemon(file: &FileText, raw: RawDaemon, base_dir: &Path, issues: &mut V
     let failing_after = Duration::from_secs(86400 * number(&raw.failing_after_days, "failing_after_days", 7, 1, 365) as u64);
     let max_redirects = number(&raw.max_redirects, "max_redirects", 10, 0, 30) as usize;
     let stall_timeout = Duration::from_secs(number(&raw.stall_timeout_secs, "stall_timeout_secs", 30, 1, 3600) as u64);
+    let retention_days = raw.retention_days.as_ref().map(|_| number(&raw.retention_days, "retention_days", 365, 1, 100 * 365) as u32);
+    let max_entries_per_party =
+        raw.max_entries_per_party.as_ref().map(|_| number(&raw.max_entries_per_party, "max_entries_per_party", 10_000, 10, 10_000_000) as usize);
     if min_interval > max_interval {
         if let Some(v) = &raw.min_interval_secs {
             issues.push(file.issue(v, "daemon.min_interval_secs", "must not be larger than max_interval_secs"));
@@ -310,9 +313,6 @@ fn check_daemon(file: &FileText, raw: RawDaemon, base_dir: &Path, issues: &mut V
             }
         }
     };
-    let retention_days = raw.retention_days.as_ref().map(|_| number(&raw.retention_days, "retention_days", 365, 1, 100 * 365) as u32);
-    let max_entries_per_party =
-        raw.max_entries_per_party.as_ref().map(|_| number(&raw.max_entries_per_party, "max_entries_per_party", 10_000, 10, 10_000_000) as usize);
     let prune_schedule = match &raw.prune_schedule {
         Some(v) => {
             if let Err(why) = crate::schedule::check_cron(v.get_ref()) {
