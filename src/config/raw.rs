@@ -313,6 +313,8 @@ fn check_daemon(file: &FileText, raw: RawDaemon, base_dir: &Path, issues: &mut V
             }
         }
     };
+    let websub_hub = url_key(&raw.websub_hub, "websub_hub", &["http", "https"]);
+    let proxy = url_key(&raw.proxy, "proxy", &["http", "https", "socks5", "socks5h"]);
     let prune_schedule = match &raw.prune_schedule {
         Some(v) => {
             if let Err(why) = crate::schedule::check_cron(v.get_ref()) {
@@ -332,8 +334,6 @@ fn check_daemon(file: &FileText, raw: RawDaemon, base_dir: &Path, issues: &mut V
         },
         None => None,
     };
-    let websub_hub = url_key(&raw.websub_hub, "websub_hub", &["http", "https"]);
-    let proxy = url_key(&raw.proxy, "proxy", &["http", "https", "socks5", "socks5h"]);
 
     let title = raw.title.map_or_else(|| DEFAULT_TITLE.to_string(), |t| t.into_inner());
     let contact = raw.contact.map(|c| c.into_inner());
