@@ -19,6 +19,8 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::{Config, Party, Source};
 use crate::fetch::{FetchError, FetchSettings, Fetcher};
+use crate::ops::health::Health;
+use crate::ops::notify;
 use crate::ops::shutdown::{self, Shutdown};
 use crate::poll::{self, PollPolicy, PollReport, Trigger};
 use crate::publish::{self, Published};
@@ -115,6 +117,7 @@ fn fetcher(config: &Config) -> Result<Fetcher, FetchError> {
 pub async fn poll_once(config: Config, force: bool) -> Result<Vec<PollReport>, DaemonError> {
     let store = Store::open(&config.daemon.data_dir)?;
     let fetcher = fetcher(&config)?;
+    publish::files::remove_stale_temporaries(&config.daemon.output_dir);
     let policy = Arc::new(PollPolicy::from_config(&config.daemon));
     let config = Arc::new(config);
     let mut tasks = tokio::task::JoinSet::new();
@@ -132,6 +135,7 @@ pub async fn poll_once(config: Config, force: bool) -> Result<Vec<PollReport>, D
     }
     reports.sort_by_key(|(index, _)| *index);
     store.flush().await?;
+    crate::ops::retention::prune_if_configured(&config, &store).await;
     publish_now(&config, &store, &Published::default()).await;
     store.flush().await?;
     Ok(reports.into_iter().map(|(_, r)| r).collect())
@@ -141,10 +145,12 @@ pub async fn poll_once(config: Config, force: bool) -> Result<Vec<PollReport>, D
 async fn publish_now(config: &Arc<Config>, store: &Store, published: &Published) {
     let (config, store, published) = (config.clone(), store.clone(), published.clone());
     let started = std::time::Instant::now();
-    let (hub_config, hub_published) = (config.clone(), published.clone());
+    let (hub_config, hub_published, hub_store) = (config.clone(), published.clone(), store.clone());
     match tokio::task::spawn_blocking(move || publish::publish_all(&config, &store, &published)).await {
         Ok(Ok(count)) => {
             info!(feeds = count, elapsed_ms = started.elapsed().as_millis() as u64, "published");
+            crate::ops::metrics::publish(started.elapsed(), count);
+            crate::ops::metrics::store(hub_store.len(), hub_store.disk_bytes());
             publish::websub::notify(&hub_config, &hub_published.take_changed()).await;
         }
         Ok(Err(e)) => error!(error = %e, "publishing failed; the last good files stay in place"),
@@ -155,10 +161,10 @@ async fn publish_now(config: &Arc<Config>, store: &Store, published: &Published)
 /// Starts polls, at most one per source at a time, within the global limit.
 #[derive(Clone)]
 struct Poller {
-    config: Arc<Config>,
+    /// The running config, replaced by a reload.
+    config: Arc<std::sync::RwLock<Arc<Config>>>,
     store: Store,
-    fetcher: Fetcher,
-    policy: Arc<PollPolicy>,
+    fetcher: Arc<std::sync::RwLock<Fetcher>>,
     running: Arc<Mutex<HashSet<String>>>,
     changed: Arc<Notify>,
     tracker: TaskTracker,
@@ -184,7 +190,8 @@ impl Poller {
             let stop = this.shutdown.clone();
             let work = async {
                 tokio::time::sleep(delay).await;
-                poll::poll_source(&this.fetcher, &this.store, &party, &source, &this.policy, Trigger::Scheduled).await
+                let (fetcher, policy) = this.current();
+                poll::poll_source(&fetcher, &this.store, &party, &source, &policy, Trigger::Scheduled).await
             };
             tokio::select! {
                 report = work => {
@@ -201,9 +208,18 @@ impl Poller {
     }
 
     /// True when the source's last poll is older than its schedule's interval.
+    /// The fetcher and poll policy of the running config.
+    fn current(&self) -> (Fetcher, PollPolicy) {
+        // A poisoned lock still holds the running config: use it.
+        let config = self.config.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let fetcher = self.fetcher.read().unwrap_or_else(|p| p.into_inner()).clone();
+        (fetcher, PollPolicy::from_config(&config.daemon))
+    }
+
     /// (Retry-After, backoff, the next due time and a 410 all make it wait.)
     fn due(&self, source: &Source, slack: Duration) -> bool {
-        let expr = source.schedule.as_deref().unwrap_or(&self.config.daemon.schedule);
+        let config = self.config.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let expr = source.schedule.as_deref().unwrap_or(&config.daemon.schedule);
         let now = Utc::now();
         let interval = schedule::interval(expr, now).unwrap_or(Duration::from_secs(1800));
         let state = self.store.source_state(&source.id).unwrap_or_default();
@@ -217,10 +233,44 @@ impl Poller {
     }
 }
 
+/// The jobs of every enabled source in `config`, added to `scheduler`.
+async fn schedule_sources(scheduler: &JobScheduler, poller: &Poller, config: &Config) -> Result<Vec<uuid::Uuid>, DaemonError> {
+    let mut jobs = Vec::new();
+    for (party, source) in config.sources().filter(|(_, s)| s.enabled) {
+        let expr = source.schedule.clone().unwrap_or_else(|| config.daemon.schedule.clone());
+        let delay = schedule::jitter_for(source.id.as_str(), config.daemon.jitter);
+        let (poller, party, source) = (poller.clone(), party.clone(), source.clone());
+        let job = Job::new_async(expr.as_str(), move |_, _| {
+            poller.trigger(&party, &source, delay);
+            Box::pin(async {})
+        })
+        .map_err(|e| DaemonError::Schedule(format!("{expr}: {e}")))?;
+        jobs.push(scheduler.add(job).await.map_err(|e| DaemonError::Schedule(e.to_string()))?);
+    }
+    Ok(jobs)
+}
+
+/// Polls, now, the sources of `config` that missed their slot (spread by jitter).
+fn poll_due_sources(poller: &Poller, config: &Config) {
+    for (party, source) in config.sources().filter(|(_, s)| s.enabled) {
+        if poller.due(source, Duration::ZERO) {
+            poller.trigger(party, source, schedule::jitter_for(source.id.as_str(), config.daemon.jitter));
+        }
+    }
+}
+
+/// The one-line state systemd shows in `systemctl status`.
+fn status_line(config: &Config, store: &Store) -> String {
+    let sources = config.sources().filter(|(_, s)| s.enabled).count();
+    let failing = crate::ops::health::failing_sources(config, store).len();
+    format!("{} entries; {sources} sources, {failing} failing; published {}", store.len(), Utc::now().format("%H:%M:%SZ"))
+}
+
 /// `plenum run`.
 pub async fn run(mut config: Config) -> Result<(), DaemonError> {
     let store = Store::open(&config.daemon.data_dir)?;
     let fetcher = fetcher(&config)?;
+    crate::ops::metrics::install();
     let listener = tokio::net::TcpListener::bind(config.daemon.listen)
         .await
         .map_err(|e| DaemonError::Listen { addr: config.daemon.listen.to_string(), cause: e.to_string() })?;
@@ -231,20 +281,48 @@ pub async fn run(mut config: Config) -> Result<(), DaemonError> {
     }
     let config = Arc::new(config);
     let published = Published::default();
-    publish_now(&config, &store, &published).await;
+    let health = Health::new(store.clone(), config.clone());
     let (trigger, stop) = shutdown::channel();
+    let app = serve::router(published.clone())
+        .merge(crate::ops::health::router(health.clone()))
+        .layer(axum::middleware::from_fn(crate::ops::health::count_requests));
+    let header_timeout = config.daemon.header_timeout;
     let server = tokio::spawn({
         let stop = stop.clone();
-        let app = serve::router(published.clone());
-        async move { axum::serve(listener, app).with_graceful_shutdown(stop.wait()).await }
+        async move { serve::run_server(listener, app, header_timeout, stop.wait()).await }
     });
     info!("serving feeds on http://{addr}/");
+    // Where the running daemon listens, for `plenum status` (the port may have been 0).
+    let addr_file = listening_file(&config);
+    if let Err(e) = std::fs::write(&addr_file, addr.to_string()) {
+        warn!(path = %addr_file.display(), error = %e, "cannot record the listening address; `plenum status` will read the store");
+    }
+    if let Some(metrics_addr) = config.daemon.metrics_listen {
+        match tokio::net::TcpListener::bind(metrics_addr).await {
+            Ok(listener) => {
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    serve::run_server(listener, crate::ops::health::metrics_router(), header_timeout, stop.wait()).await
+                });
+                info!("serving metrics on http://{metrics_addr}/metrics");
+            }
+            Err(e) => warn!(addr = %metrics_addr, error = %e, "cannot listen for metrics; /metrics stays on the main address"),
+        }
+    }
+    let stale = publish::files::remove_stale_temporaries(&config.daemon.output_dir);
+    if stale > 0 {
+        info!(files = stale, "removed temporary files left by an interrupted run");
+    }
+    // Ready for systemd: the store is open and the server listens.
+    notify::ready();
+    publish_now(&config, &store, &published).await;
+    health.mark_ready();
+    notify::status(&status_line(&config, &store));
 
     let poller = Poller {
-        config: config.clone(),
+        config: health.config.clone(),
         store: store.clone(),
-        fetcher,
-        policy: Arc::new(PollPolicy::from_config(&config.daemon)),
+        fetcher: Arc::new(std::sync::RwLock::new(fetcher)),
         running: Arc::new(Mutex::new(HashSet::new())),
         changed: Arc::new(Notify::new()),
         tracker: TaskTracker::new(),
@@ -252,31 +330,18 @@ pub async fn run(mut config: Config) -> Result<(), DaemonError> {
     };
 
     let mut scheduler = JobScheduler::new().await.map_err(|e| DaemonError::Schedule(e.to_string()))?;
-    let enabled: Vec<(Party, Source)> = config.sources().filter(|(_, s)| s.enabled).map(|(p, s)| (p.clone(), s.clone())).collect();
-    for (party, source) in &enabled {
-        let expr = source.schedule.clone().unwrap_or_else(|| config.daemon.schedule.clone());
-        let delay = schedule::jitter_for(source.id.as_str(), config.daemon.jitter);
-        let (poller, party, source) = (poller.clone(), party.clone(), source.clone());
-        let job = Job::new_async(expr.as_str(), move |_, _| {
-            poller.trigger(&party, &source, delay);
-            Box::pin(async {})
-        })
-        .map_err(|e| DaemonError::Schedule(format!("{expr}: {e}")))?;
+    let mut jobs = schedule_sources(&scheduler, &poller, &config).await?;
+    if let Some(job) = crate::ops::retention::prune_job(config.clone(), store.clone()).map_err(DaemonError::Schedule)? {
         scheduler.add(job).await.map_err(|e| DaemonError::Schedule(e.to_string()))?;
+        // retention, on prune_schedule
     }
     scheduler.start().await.map_err(|e| DaemonError::Schedule(e.to_string()))?;
-    info!(sources = enabled.len(), parties = config.parties.len(), "scheduled");
-
-    // Sources that missed their slot while Plenum was down run now (spread by jitter).
-    for (party, source) in &enabled {
-        if poller.due(source, Duration::ZERO) {
-            poller.trigger(party, source, schedule::jitter_for(source.id.as_str(), config.daemon.jitter));
-        }
-    }
+    info!(sources = jobs.len(), parties = config.parties.len(), "scheduled");
+    poll_due_sources(&poller, &config);
 
     let publisher = tokio::spawn({
-        let (config, store, published, changed, stop) =
-            (config.clone(), store.clone(), published.clone(), poller.changed.clone(), stop.clone());
+        let (health, store, published, changed, stop) =
+            (health.clone(), store.clone(), published.clone(), poller.changed.clone(), stop.clone());
         async move {
             loop {
                 tokio::select! {
@@ -288,21 +353,24 @@ pub async fn run(mut config: Config) -> Result<(), DaemonError> {
                     error!(error = %e, "cannot flush the store; not publishing entries that are not on disk");
                     continue;
                 }
+                let Some(config) = health.config() else { continue };
                 publish_now(&config, &store, &published).await;
+                notify::status(&status_line(&config, &store));
             }
         }
     });
 
-    let watchdog = tokio::spawn({
-        let (poller, enabled, stop) = (poller.clone(), enabled.clone(), stop.clone());
-        let slack = config.daemon.jitter + config.daemon.timeout + Duration::from_secs(60);
+    let overdue = tokio::spawn({
+        let (poller, health, stop) = (poller.clone(), health.clone(), stop.clone());
         async move {
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep(WATCHDOG_EVERY) => {}
                     _ = stop.clone().wait() => break,
                 }
-                for (party, source) in &enabled {
+                let Some(config) = health.config() else { continue };
+                let slack = config.daemon.jitter + config.daemon.timeout + Duration::from_secs(60);
+                for (party, source) in config.sources().filter(|(_, s)| s.enabled) {
                     if poller.due(source, slack) {
                         warn!(source = %source.id, "scheduled polls of this source stopped; polling it now");
                         poller.trigger(party, source, Duration::ZERO);
@@ -312,8 +380,28 @@ pub async fn run(mut config: Config) -> Result<(), DaemonError> {
         }
     });
 
-    let signal = shutdown::signal().await;
+    // The main loop: signals, reloads, and the systemd watchdog's pings.
+    let (mut stop_signals, mut reload_signal) = shutdown::signals();
+    let mut tick = tokio::time::interval(notify::watchdog_interval().unwrap_or(Duration::from_secs(30)));
+    let signal = loop {
+        tokio::select! {
+            signal = stop_signals.recv() => break signal,
+            _ = reload_signal.recv() => {
+                notify::reloading();
+                match reload(&health, &poller, &scheduler, &mut jobs, &store, &published).await {
+                    Ok(summary) => info!("{summary}"),
+                    Err(refused) => error!("the new config is refused; the running config stays:\n{refused}"),
+                }
+                notify::ready();
+                if let Some(config) = health.config() {
+                    notify::status(&status_line(&config, &store));
+                }
+            }
+            _ = tick.tick() => notify::watchdog(),
+        }
+    };
     info!(signal, "stopping: no new polls; waiting for running ones");
+    notify::stopping();
     trigger.fire();
     if let Err(e) = scheduler.shutdown().await {
         warn!(error = %e, "scheduler did not stop cleanly");
@@ -323,15 +411,69 @@ pub async fn run(mut config: Config) -> Result<(), DaemonError> {
         warn!("some polls did not finish in time and were abandoned");
     }
     let _ = publisher.await;
-    let _ = watchdog.await;
+    let _ = overdue.await;
     store.flush().await?;
+    let config = health.config().unwrap_or(config);
     publish_now(&config, &store, &published).await;
     store.flush().await?;
-    match server.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => warn!(error = %e, "HTTP server stopped with an error"),
-        Err(e) => warn!(error = %e, "HTTP server task died"),
+    if let Err(e) = server.await {
+        warn!(error = %e, "HTTP server task died");
     }
+    let _ = std::fs::remove_file(&addr_file);
     info!("stopped");
     Ok(())
+}
+
+/// The file a running daemon writes its listening address to.
+pub fn listening_file(config: &Config) -> std::path::PathBuf {
+    config.daemon.data_dir.join("plenum.listening")
+}
+
+/// SIGHUP: reads the config again with the same checks as start-up. A valid
+/// one replaces the running one: every source job is rebuilt (new sources
+/// start, removed ones stop, changed ones follow their new schedule), the
+/// fetcher takes the new settings, and the feeds are published for the new
+/// set of parties. Entries are untouched, so nothing is lost or doubled.
+/// `listen` and `data_dir` only change with a restart.
+async fn reload(
+    health: &Health,
+    poller: &Poller,
+    scheduler: &JobScheduler,
+    jobs: &mut Vec<uuid::Uuid>,
+    store: &Store,
+    published: &Published,
+) -> Result<String, String> {
+    let Some(old) = health.config() else { return Err("no running config".into()) };
+    let mut new = crate::config::load(&old.path).map_err(|e| e.to_string())?;
+    if new.daemon.listen != old.daemon.listen || new.daemon.data_dir != old.daemon.data_dir {
+        warn!("listen and data_dir changes take effect after a restart; the running ones stay");
+        new.daemon.listen = old.daemon.listen;
+        new.daemon.data_dir = old.daemon.data_dir.clone();
+    }
+    if new.daemon.base_url.port() == Some(0) {
+        let _ = new.daemon.base_url.set_port(old.daemon.base_url.port());
+    }
+    let fetcher = fetcher(&new).map_err(|e| e.to_string())?;
+    let ids = |c: &Config| -> HashSet<String> { c.sources().filter(|(_, s)| s.enabled).map(|(_, s)| s.id.to_string()).collect() };
+    let (before, after) = (ids(&old), ids(&new));
+    let new = Arc::new(new);
+    health.set_config(new.clone());
+    if let Ok(mut f) = poller.fetcher.write() {
+        *f = fetcher;
+    }
+    for id in jobs.drain(..) {
+        if let Err(e) = scheduler.remove(&id).await {
+            warn!(error = %e, "cannot remove a job of the old config");
+        }
+    }
+    *jobs = schedule_sources(scheduler, poller, &new).await.map_err(|e| e.to_string())?;
+    poll_due_sources(poller, &new);
+    publish_now(&new, store, published).await;
+    Ok(format!(
+        "config reloaded: {} sources scheduled ({} added, {} removed), {} parties",
+        jobs.len(),
+        after.difference(&before).count(),
+        before.difference(&after).count(),
+        new.parties.len()
+    ))
 }

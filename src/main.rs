@@ -23,8 +23,18 @@ struct Cli {
     #[arg(long, short, global = true, default_value = "config/plenum.toml", env = "PLENUM_CONFIG")]
     config: PathBuf,
 
+    /// Log format on stderr: human-readable text, or JSON lines for log shippers.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "PLENUM_LOG_FORMAT")]
+    log_format: LogFormat,
+
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -47,6 +57,8 @@ enum Command {
     },
     /// Check the config and report every error with file:line:column.
     CheckConfig,
+    /// Each source's health, from the running daemon (or the store when it is stopped).
+    Status,
     /// List parties and sources with their state.
     List,
     /// Add the feeds of an OPML file as sources of configured parties.
@@ -62,6 +74,21 @@ enum Command {
         #[arg(long)]
         party: Option<String>,
     },
+    /// Write every entry and source state as JSON Lines (by entry key), to FILE or stdout.
+    ///
+    /// Stop the daemon first. The file is written beside FILE and renamed
+    /// when complete. `plenum import` loads it into an empty store.
+    Export {
+        /// Where to write; default stdout.
+        file: Option<PathBuf>,
+    },
+    /// Load a `plenum export` file into an empty store (data_dir), rebuilding every index.
+    Import {
+        /// The export file.
+        file: PathBuf,
+    },
+    /// Rewrite the store offline (export, import into a fresh directory, swap): gives back the space sled keeps after deletes.
+    Compact,
     /// Fetch one source once and show what Plenum would read from it; stores nothing.
     ///
     /// This is how to write selectors for a new html source: edit the config,
@@ -76,11 +103,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tokio_cron_scheduler=warn")))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
-        .init();
+    init_logging(cli.log_format);
 
     let config = match config::load(&cli.config) {
         Ok(config) => config,
@@ -97,6 +120,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::List => list(&config),
+        Command::Status => status(&config),
         Command::ImportOpml { file, party } => import_opml(&config, &file, party.as_deref()),
         Command::TestSource { party, source } => with_runtime(|| async {
             match daemon::test_source(&config, &party, source.as_deref()).await {
@@ -111,6 +135,24 @@ fn main() -> ExitCode {
             }
         }),
         Command::Reset { source } => reset(&config, &source),
+        Command::Export { file } => backup_command(plenum::ops::backup::export(&config, file.as_deref()).map(|s| {
+            let to = file.as_deref().map_or("stdout".to_string(), |f| f.display().to_string());
+            format!("exported {} entries and {} sources to {to}", s.entries, s.sources)
+        })),
+        Command::Import { file } => backup_command(
+            plenum::ops::backup::import(&config, &file)
+                .map(|s| format!("imported {} entries and {} sources into {}", s.entries, s.sources, config.daemon.data_dir.display())),
+        ),
+        Command::Compact => backup_command(plenum::ops::backup::compact(&config).map(|r| {
+            let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+            format!(
+                "compacted {} entries and {} sources: {:.1} MiB -> {:.1} MiB",
+                r.entries,
+                r.sources,
+                mib(r.bytes_before),
+                mib(r.bytes_after)
+            )
+        })),
         Command::PollOnce { force } => with_runtime(|| async {
             match daemon::poll_once(config, force).await {
                 Ok(reports) => {
@@ -159,6 +201,50 @@ fn import_opml(config: &Config, file: &std::path::Path, party: Option<&str>) -> 
         Err(e) => {
             eprintln!("{e}");
             ExitCode::from(1)
+        }
+    }
+}
+
+/// Logs on stderr: `RUST_LOG` sets the levels; JSON on request; under
+/// systemd (journald adds its own timestamps) no time and no colours.
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tokio_cron_scheduler=warn"));
+    let under_journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match (format, under_journald) {
+        (LogFormat::Json, _) => builder.json().flatten_event(true).with_current_span(true).init(),
+        (LogFormat::Text, true) => builder.without_time().with_ansi(false).init(),
+        (LogFormat::Text, false) => builder.with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()).init(),
+    }
+}
+
+/// `plenum status`: asks the running daemon; if none answers, reads the store.
+fn status(config: &Config) -> ExitCode {
+    let addr = std::fs::read_to_string(daemon::listening_file(config))
+        .ok()
+        .and_then(|a| a.trim().parse::<std::net::SocketAddr>().ok())
+        .unwrap_or(config.daemon.listen);
+    let from_daemon = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).ok().and_then(|mut stream| {
+        use std::io::{Read, Write};
+        let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+        stream.write_all(format!("GET /status HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes()).ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        let (head, body) = response.split_once("\r\n\r\n")?;
+        head.contains(" 200 ").then(|| body.to_string())
+    });
+    if let Some(body) = from_daemon {
+        print!("{body}");
+        return ExitCode::SUCCESS;
+    }
+    match Store::open(&config.daemon.data_dir) {
+        Ok(store) => {
+            print!("{}", plenum::ops::health::status_report(config, &store));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("plenum: no daemon answers on {addr}, and {e}");
+            ExitCode::FAILURE
         }
     }
 }
@@ -235,6 +321,21 @@ fn print_source_test(test: &daemon::SourceTest) {
     );
     for warning in &r.warnings {
         println!("warning: {warning}");
+    }
+}
+
+/// `export`, `import`, `compact`: the summary on stderr (stdout may be the
+/// export itself), exit 1 on failure.
+fn backup_command(outcome: Result<String, plenum::ops::backup::OpsBackupError>) -> ExitCode {
+    match outcome {
+        Ok(summary) => {
+            eprintln!("plenum: {summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("plenum: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

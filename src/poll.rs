@@ -31,6 +31,8 @@ pub struct PollReport {
     /// Items of a web page whose printed date could not be read.
     pub dates_unreadable: usize,
     pub error: Option<String>,
+    /// Bytes of the document read (after decompression).
+    pub bytes: usize,
     /// Why a skipped poll did not run.
     pub reason: Option<String>,
     pub elapsed: Duration,
@@ -79,6 +81,8 @@ pub struct PollPolicy {
     pub backoff_cap: Duration,
     /// Poll sources that rarely post less often.
     pub adaptive: bool,
+    /// Failing this long makes a source "failing".
+    pub failing_after: Duration,
 }
 
 impl PollPolicy {
@@ -88,6 +92,7 @@ impl PollPolicy {
             max_interval: daemon.max_interval,
             backoff_cap: daemon.backoff_cap,
             adaptive: daemon.adaptive,
+            failing_after: daemon.failing_after,
         }
     }
 
@@ -164,6 +169,7 @@ pub async fn poll_source(
             dates_guessed: 0,
             dates_unreadable: 0,
             error: None,
+            bytes: 0,
             reason: None,
             elapsed: Duration::ZERO,
         };
@@ -223,6 +229,19 @@ pub async fn poll_source(
             warn!(error = %e, "cannot record the source's state");
         }
         report.elapsed = started.elapsed();
+        crate::ops::metrics::poll(&crate::ops::metrics::PollMetrics {
+            party: party.id.as_str(),
+            source: source.id.as_str(),
+            status: report.status.as_str(),
+            http: report.http,
+            bytes: report.bytes,
+            new: report.new,
+            updated: report.updated,
+            elapsed: report.elapsed,
+            consecutive_failures: state.consecutive_failures,
+            failing: state.failing(now, policy.failing_after),
+            last_success: state.last_success.map(|t| t.timestamp()),
+        });
 
         let span = tracing::Span::current();
         span.record("status", report.status.as_str());
@@ -295,6 +314,7 @@ async fn run(
         FetchOutcome::Fetched(fetched) => fetched,
     };
     report.http = Some(fetched.status);
+    report.bytes = fetched.body.len();
     hints.fresh_for = fetched.fresh_for;
     let body_hash = blake3::hash(&fetched.body).to_hex()[..32].to_string();
     if state.body_hash.as_deref() == Some(body_hash.as_str()) {
@@ -468,7 +488,7 @@ pub async fn read(
     known: &(dyn Fn(&EntryKey) -> bool + Sync),
 ) -> Result<Reading, String> {
     let Some(rules) = source.html.clone() else {
-        return read_feed(fetcher, fetched).await;
+        return read_feed(fetcher, &source.url, fetched).await;
     };
     let lang = source.date_language(party).map(str::to_string);
     let mut reading = Reading::default();
@@ -494,7 +514,7 @@ pub async fn read(
             break;
         }
         if let Some(next_url) = parsed.next_page.filter(|n| *n != url) {
-            match fetcher.get(&next_url, &Default::default()).await {
+            match fetcher.get_derived(&next_url, &Default::default(), &source.url).await {
                 Ok(FetchOutcome::Fetched(f)) => next = Some(f),
                 Ok(FetchOutcome::NotModified { .. }) => {}
                 Err(e) => reading.warnings.push(format!("next page {next_url}: {e}")),
@@ -510,7 +530,7 @@ pub async fn read(
 
 /// A feed document; when it is a web page instead, the feed the page names
 /// (autodiscovery: `<link rel="alternate" type="application/rss+xml">`).
-async fn read_feed(fetcher: &Fetcher, fetched: Fetched) -> Result<Reading, String> {
+async fn read_feed(fetcher: &Fetcher, origin: &url::Url, fetched: Fetched) -> Result<Reading, String> {
     let parse = |body: Vec<u8>| async move {
         tokio::task::spawn_blocking(move || extract::feed::extract(&body)).await.map_err(|e| format!("reading the document failed: {e}"))
     };
@@ -527,7 +547,7 @@ async fn read_feed(fetcher: &Fetcher, fetched: Fetched) -> Result<Reading, Strin
             let Some(found) = extract::html::discover_feeds(&page, &page_url).into_iter().next() else {
                 return Err(format!("{error}; the page is HTML and names no feed (no <link rel=\"alternate\"> of a feed type)"));
             };
-            let feed_doc = match fetcher.get(&found, &Validators::default()).await {
+            let feed_doc = match fetcher.get_derived(&found, &Validators::default(), origin).await {
                 Ok(FetchOutcome::Fetched(f)) => f,
                 Ok(FetchOutcome::NotModified { .. }) => return Err(format!("the discovered feed {found} answered 304 to a plain GET")),
                 Err(e) => return Err(format!("the page names the feed {found}, which failed: {e}")),
@@ -566,7 +586,7 @@ async fn fetch_details(
         }
         budget -= 1;
         let Ok(url) = url::Url::parse(&link) else { continue };
-        match fetcher.get(&url, &Default::default()).await {
+        match fetcher.get_derived(&url, &Default::default(), &source.url).await {
             Ok(FetchOutcome::Fetched(page)) => {
                 reading.details += 1;
                 let body = String::from_utf8_lossy(&page.body).into_owned();
@@ -597,6 +617,7 @@ mod tests {
             max_interval: Duration::from_secs(86400),
             backoff_cap: Duration::from_secs(6 * 3600),
             adaptive,
+            failing_after: Duration::from_secs(7 * 86400),
         }
     }
 

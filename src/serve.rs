@@ -40,18 +40,12 @@ const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
 /// The router over the published documents.
 pub fn router(published: Published) -> Router {
     Router::new()
-        .route("/healthz", get(healthz))
         .route("/", get(root))
         .route("/{*path}", get(document))
         .fallback(not_found)
         .with_state(published)
         .layer(axum::middleware::map_response(weaken_etag_when_encoded))
         .layer(CompressionLayer::new())
-}
-
-async fn healthz(State(published): State<Published>) -> Response {
-    let body = if published.is_empty() { "ok (nothing published yet)\n" } else { "ok\n" };
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
 async fn root(State(published): State<Published>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
@@ -220,5 +214,48 @@ mod tests {
         {
             assert_eq!(resolve(bad), None, "{bad}");
         }
+    }
+}
+
+/// How long open connections get to finish when the server stops.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets open
+/// connections finish (up to [`DRAIN`]). Like `axum::serve`, plus a header
+/// read timeout (`header_timeout`: a slowloris client that trickles its
+/// headers is cut off and its connection freed); oversized headers get 431
+/// and over-long URLs 414 (hyper's limits).
+pub async fn run_server(listener: tokio::net::TcpListener, app: Router, header_timeout: Duration, shutdown: impl std::future::Future<Output = ()>) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto;
+    use hyper_util::service::TowerToHyperService;
+
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors, say: wait instead of spinning.
+                tracing::warn!(error = %e, "cannot accept a connection");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(app.clone())).into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+        tracing::warn!("some HTTP connections were still open at shutdown and were closed");
     }
 }

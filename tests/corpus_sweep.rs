@@ -83,6 +83,7 @@ fn config(dir: &Path) -> (Config, Party, Source) {
         max_entries_per_party: None,
         prune_schedule: "0 17 3 * * *".into(),
         metrics_listen: None,
+        header_timeout: std::time::Duration::from_secs(10),
     };
     (Config { path: dir.join("plenum.toml"), daemon, parties: vec![party.clone()] }, party, source)
 }

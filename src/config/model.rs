@@ -142,6 +142,8 @@ pub struct DaemonConfig {
     pub prune_schedule: String,
     /// Serve `/metrics` on this address too (it is always on `listen`).
     pub metrics_listen: Option<SocketAddr>,
+    /// A client must send its request head within this (slowloris).
+    pub header_timeout: Duration,
 }
 
 /// How a source is read.

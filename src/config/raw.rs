@@ -73,6 +73,7 @@ struct RawDaemon {
     max_entries_per_party: Option<Spanned<i64>>,
     prune_schedule: Option<Spanned<String>>,
     metrics_listen: Option<Spanned<String>>,
+    header_timeout_secs: Option<Spanned<i64>>,
 }
 
 /// `[host."name"]`: what differs for one host.
@@ -291,9 +292,12 @@ fn check_daemon(file: &FileText, raw: RawDaemon, base_dir: &Path, issues: &mut V
     let failing_after = Duration::from_secs(86400 * number(&raw.failing_after_days, "failing_after_days", 7, 1, 365) as u64);
     let max_redirects = number(&raw.max_redirects, "max_redirects", 10, 0, 30) as usize;
     let stall_timeout = Duration::from_secs(number(&raw.stall_timeout_secs, "stall_timeout_secs", 30, 1, 3600) as u64);
+    let header_timeout = Duration::from_secs(number(&raw.header_timeout_secs, "header_timeout_secs", 10, 1, 600) as u64);
     let retention_days = raw.retention_days.as_ref().map(|_| number(&raw.retention_days, "retention_days", 365, 1, 100 * 365) as u32);
-    let max_entries_per_party =
-        raw.max_entries_per_party.as_ref().map(|_| number(&raw.max_entries_per_party, "max_entries_per_party", 10_000, 10, 10_000_000) as usize);
+    let max_entries_per_party = raw
+        .max_entries_per_party
+        .as_ref()
+        .map(|_| number(&raw.max_entries_per_party, "max_entries_per_party", 10_000, 10, 10_000_000) as usize);
     if min_interval > max_interval {
         if let Some(v) = &raw.min_interval_secs {
             issues.push(file.issue(v, "daemon.min_interval_secs", "must not be larger than max_interval_secs"));
@@ -328,7 +332,11 @@ fn check_daemon(file: &FileText, raw: RawDaemon, base_dir: &Path, issues: &mut V
         Some(v) => match v.get_ref().parse::<SocketAddr>() {
             Ok(addr) => Some(addr),
             Err(_) => {
-                issues.push(file.issue(v, "daemon.metrics_listen", format!("`{}` is not an address and port such as \"127.0.0.1:9090\"", v.get_ref())));
+                issues.push(file.issue(
+                    v,
+                    "daemon.metrics_listen",
+                    format!("`{}` is not an address and port such as \"127.0.0.1:9090\"", v.get_ref()),
+                ));
                 None
             }
         },
@@ -370,6 +378,7 @@ fn check_daemon(file: &FileText, raw: RawDaemon, base_dir: &Path, issues: &mut V
         max_entries_per_party,
         prune_schedule,
         metrics_listen,
+        header_timeout,
     })
 }
 

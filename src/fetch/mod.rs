@@ -109,6 +109,8 @@ pub enum FetchError {
     TooManyRedirects(usize),
     #[error("redirect without a usable Location header (HTTP {0})")]
     BadRedirect(u16),
+    #[error("refused: {0} is a private or local address, reached from a public source")]
+    PrivateAddress(String),
     #[error("{0}")]
     Other(String),
 }
@@ -201,7 +203,20 @@ impl Fetcher {
     }
 
     /// GETs `url`, sending `validators` so an unchanged resource costs a 304.
+    /// `url` is trusted as configured; redirects must stay public if it is.
     pub async fn get(&self, url: &Url, validators: &Validators) -> Result<FetchOutcome, FetchError> {
+        self.get_derived(url, validators, url).await
+    }
+
+    /// GETs a URL found through `origin` (the configured source address): a
+    /// feed a page names, an article page, a next page. If `origin` is public,
+    /// neither `url` nor any redirect may lead to a private or local address
+    /// (SSRF: a stranger's page must not make Plenum fetch from the operator's network).
+    pub async fn get_derived(&self, url: &Url, validators: &Validators, origin: &Url) -> Result<FetchOutcome, FetchError> {
+        let guard = !is_private_host(origin);
+        if guard && is_private_host(url) {
+            return Err(FetchError::PrivateAddress(url.to_string()));
+        }
         let mut current = url.clone();
         let mut redirects = Redirects::default();
         let mut seen = vec![url.to_string()];
@@ -212,6 +227,9 @@ impl Fetcher {
                 let location = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok());
                 let next = location.and_then(|l| current.join(l.trim()).ok()).filter(|u| matches!(u.scheme(), "http" | "https"));
                 let Some(next) = next else { return Err(FetchError::BadRedirect(status.as_u16())) };
+                if guard && is_private_host(&next) {
+                    return Err(FetchError::PrivateAddress(next.to_string()));
+                }
                 if seen.contains(&next.to_string()) {
                     seen.push(next.to_string());
                     return Err(FetchError::RedirectLoop(seen.join(" -> ")));
@@ -312,6 +330,41 @@ impl Fetcher {
     }
 }
 
+/// True for loopback, private (RFC 1918, unique local), link-local, CGNAT,
+/// unspecified and `localhost` hosts. Names that resolve to such addresses
+/// are not caught here (see SECURITY.md).
+pub fn is_private_host(url: &Url) -> bool {
+    use std::net::IpAddr;
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(v4)) => IpAddr::V4(v4),
+        Some(url::Host::Ipv6(v6)) => IpAddr::V6(v6),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            return name == "localhost" || name.ends_with(".localhost") || name.ends_with(".local") || name.ends_with(".internal");
+        }
+        None => return true,
+    };
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback() || v4.is_private() || v4.is_link_local())
+        }
+    }
+}
+
 /// `Retry-After`: delay-seconds or an HTTP date (RFC 9110 10.2.3).
 pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
@@ -405,6 +458,33 @@ mod tests {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         assert_eq!(freshness(&h, now), Some(Duration::from_secs(300)));
         assert_eq!(freshness(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn private_and_local_hosts_are_recognised() {
+        let private = [
+            "http://127.0.0.1/",
+            "http://10.1.2.3/",
+            "http://192.168.0.1:8080/",
+            "http://172.16.5.4/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://100.64.0.1/",
+            "http://0.0.0.0/",
+            "http://[::1]/",
+            "http://[fd00::1]/",
+            "http://[fe80::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://localhost:631/",
+            "http://printer.local/",
+            "http://metadata.google.internal/",
+        ];
+        for u in private {
+            assert!(is_private_host(&Url::parse(u).unwrap()), "{u}");
+        }
+        for u in ["https://www.pcp.pt/", "http://8.8.8.8/", "http://172.32.0.1/", "http://[2001:db8::1]/", "https://localhost.example.org/"]
+        {
+            assert!(!is_private_host(&Url::parse(u).unwrap()), "{u}");
+        }
     }
 
     #[test]

@@ -34,9 +34,43 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
     result.map(|()| true)
 }
 
+/// Removes temporary files (`.name.tmp-PID`) that a killed Plenum left in
+/// `dir` and below: a write interrupted by a crash never replaced its
+/// target, so the file is garbage. Files of this process are kept.
+pub fn remove_stale_temporaries(dir: &Path) -> usize {
+    let mine = format!(".tmp-{}", std::process::id());
+    let mut removed = 0;
+    let Ok(entries) = fs::read_dir(dir) else { return 0 };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            removed += remove_stale_temporaries(&path);
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.contains(".tmp-") && !name.ends_with(&mine) && fs::remove_file(&path).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_temporaries_of_other_processes_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("parties")).unwrap();
+        fs::write(dir.path().join(".feed.atom.tmp-1"), "half").unwrap();
+        fs::write(dir.path().join("parties").join(".pcp.atom.tmp-2"), "half").unwrap();
+        let mine = dir.path().join(format!(".x.tmp-{}", std::process::id()));
+        fs::write(&mine, "in progress").unwrap();
+        fs::write(dir.path().join("feed.atom"), "whole").unwrap();
+        assert_eq!(remove_stale_temporaries(dir.path()), 2);
+        assert!(mine.exists() && dir.path().join("feed.atom").exists());
+    }
 
     #[test]
     fn replaces_content_and_leaves_no_temporary_file() {

@@ -15,7 +15,14 @@
 //! - `language_pending`: `EntryKey` → `published ‖ content_hash` of entries
 //!   stored or changed since their language was last decided; written in
 //!   the upsert transaction, consumed by [`Store::set_language`].
-//! - `meta`: `schema_version`, `created`.
+//! - `pruned`: `EntryKey` → `published ‖ pruned at` of entries removed by
+//!   `max_entries_per_party`, so a source still listing them does not bring
+//!   them back as new ([`retention`]).
+//! - `meta`: `schema_version`, `created`, `language_index`, `retention_fence`.
+//!
+//! Files in this folder: [`schema`] (versions, migrations, opening safely),
+//! [`retention`] (pruning), [`backup`] (export and import as JSON Lines),
+//! `query.rs` (index walks for publishing), `state.rs` (per-source state).
 //!
 //! An entry and its index rows change in one transaction, so a crash never
 //! leaves an index pointing at nothing. Nothing is durable until
@@ -24,8 +31,14 @@
 //!
 //! All sled use lives here, so the store's behaviour is tested in one place.
 
+pub mod backup;
+pub mod retention;
+mod schema;
 mod state;
 
+pub use backup::{BackupError, ExportSummary, ImportSummary};
+pub use retention::{PruneReport, RetentionPolicy};
+pub use schema::SCHEMA_VERSION;
 pub use state::{PollStatus, SourceState};
 
 use std::path::{Path, PathBuf};
@@ -35,9 +48,6 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 
 use crate::config::{PartyId, SourceId};
 use crate::normalize::{Entry, EntryKey};
-
-/// The store layout this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
 
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +77,12 @@ pub enum StoreError {
     Locked { path: PathBuf, cause: String },
     #[error("cannot open the store at {path}: {cause}. If it is damaged, move it aside and restore from a backup")]
     Open { path: PathBuf, cause: String },
+    #[error(
+        "the store at {path} is damaged ({cause}). Move it aside (mv {path} {path}.damaged), then restore the last backup with `plenum import FILE` (written by `plenum export`), or start empty and let the next polls refill it"
+    )]
+    Damaged { path: PathBuf, cause: String },
+    #[error("cannot migrate the store at {path} from schema version {from}: {cause}. Plenum left it as it was; restore a backup (`plenum import`) or report this")]
+    Migration { path: PathBuf, from: u32, cause: String },
     #[error("the store at {path} has schema version {found}, newer than this Plenum understands ({SCHEMA_VERSION}); upgrade Plenum")]
     TooNew { path: PathBuf, found: u32 },
     #[error("store I/O error: {0}")]
@@ -88,50 +104,50 @@ pub struct Store {
     by_language: sled::Tree,
     entry_language: sled::Tree,
     language_pending: sled::Tree,
+    pruned: sled::Tree,
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir`.
+    /// Opens (or creates) the store in `dir`: finishes a `plenum compact`
+    /// that was interrupted between its renames, refuses a store in use or
+    /// written by a newer Plenum, turns damage (even a panic inside sled)
+    /// into [`StoreError::Damaged`], and migrates an older layout.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        backup::finish_interrupted_compaction(dir)?;
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Open { path: dir.to_path_buf(), cause: e.to_string() })?;
+        let store = schema::without_panics(dir, || Store::open_trees(dir))?;
+        schema::without_panics(dir, || schema::check_and_migrate(&store, dir))?;
+        Ok(store)
+    }
+
+    fn open_trees(dir: &Path) -> Result<Store, StoreError> {
         let db = sled::Config::new().path(dir).cache_capacity(32 * 1024 * 1024).flush_every_ms(Some(1000)).open().map_err(|e| {
             let cause = e.to_string();
             if cause.contains("lock") || cause.contains("WouldBlock") || cause.contains("Resource temporarily unavailable") {
                 StoreError::Locked { path: dir.to_path_buf(), cause }
+            } else if matches!(e, sled::Error::Corruption { .. } | sled::Error::Unsupported(_))
+                || matches!(&e, sled::Error::Io(io) if matches!(io.kind(), std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof))
+            {
+                StoreError::Damaged { path: dir.to_path_buf(), cause }
             } else {
                 StoreError::Open { path: dir.to_path_buf(), cause }
             }
         })?;
-        let store = Store {
-            entries: db.open_tree("entries")?,
-            by_time: db.open_tree("by_time")?,
-            by_party: db.open_tree("by_party")?,
-            aliases: db.open_tree("aliases")?,
-            sources: db.open_tree("sources")?,
-            meta: db.open_tree("meta")?,
-            by_language: db.open_tree("by_language")?,
-            entry_language: db.open_tree("entry_language")?,
-            language_pending: db.open_tree("language_pending")?,
+        let damaged = |e: sled::Error| StoreError::Damaged { path: dir.to_path_buf(), cause: e.to_string() };
+        let tree = |name: &str| db.open_tree(name).map_err(damaged);
+        Ok(Store {
+            entries: tree("entries")?,
+            by_time: tree("by_time")?,
+            by_party: tree("by_party")?,
+            aliases: tree("aliases")?,
+            sources: tree("sources")?,
+            meta: tree("meta")?,
+            by_language: tree("by_language")?,
+            entry_language: tree("entry_language")?,
+            language_pending: tree("language_pending")?,
+            pruned: tree("pruned")?,
             db,
-        };
-        match store.meta.get("schema_version")? {
-            Some(v) => {
-                let found = u32::from_be_bytes(
-                    v.as_ref()
-                        .try_into()
-                        .map_err(|_| StoreError::Corrupt { what: "schema_version".into(), cause: "not 4 bytes".into() })?,
-                );
-                if found > SCHEMA_VERSION {
-                    return Err(StoreError::TooNew { path: dir.to_path_buf(), found });
-                }
-            }
-            None => {
-                store.meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
-                store.meta.insert("created", &Utc::now().timestamp_millis().to_be_bytes())?;
-                store.db.flush()?;
-            }
-        }
-        Ok(store)
+        })
     }
 
     /// When the store was created: the `updated` of a feed with no entries.
@@ -147,6 +163,8 @@ impl Store {
     /// the `atom:id`, first-seen time and a guessed date stay). A match from
     /// another source only adds that source and fills what the entry lacks,
     /// so two sources with different excerpts never flip-flop an entry.
+    /// An entry that retention pruned (see [`Store::prune`]) is not stored
+    /// again while its source still lists it: that is `Unchanged`.
     pub fn upsert(&self, mut entry: Entry, now: DateTime<Utc>, by_link: bool) -> Result<(Upsert, Matched), StoreError> {
         let mut target = entry.key.clone();
         let mut old = self.get(&target)?;
@@ -167,6 +185,10 @@ impl Store {
                     }
                 }
             }
+        }
+        if old.is_none() && self.was_pruned(&entry, now)? {
+            // Retention removed it; the source still lists it. Not new again.
+            return Ok((Upsert::Unchanged, matched));
         }
         let (outcome, write) = match &old {
             None => {
@@ -251,6 +273,11 @@ impl Store {
         self.entries.is_empty()
     }
 
+    /// Number of sources with stored state.
+    pub fn source_count(&self) -> usize {
+        self.sources.len()
+    }
+
     /// Number of entries stored for `party`.
     pub fn count_of_party(&self, party: &PartyId) -> usize {
         let mut prefix = party.as_str().as_bytes().to_vec();
@@ -269,6 +296,23 @@ impl Store {
         let value = serde_json::to_vec(state).map_err(|e| StoreError::Corrupt { what: id.to_string(), cause: e.to_string() })?;
         self.sources.insert(id.as_str(), value)?;
         Ok(())
+    }
+
+    /// Proves the store takes writes (for `/healthz`): writes and flushes a probe key.
+    pub fn probe_write(&self) -> Result<(), StoreError> {
+        self.meta.insert("health_probe", &Utc::now().timestamp_millis().to_be_bytes())?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Bytes the store takes on disk.
+    pub fn disk_bytes(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+
+    /// Bytes the store takes on disk (sled's own count of its files).
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
     }
 
     /// Makes everything written so far durable.

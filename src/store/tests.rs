@@ -165,3 +165,261 @@ fn a_newer_schema_is_refused_with_a_clear_message() {
     let err = Store::open(dir.path()).err().unwrap();
     assert!(err.to_string().contains("newer than this Plenum understands"), "{err}");
 }
+
+fn linked_at(party: &str, id: &str, link: &str, published: DateTime<Utc>) -> Entry {
+    let mut e = linked(party, "feed", id, &format!("story {id}"), link, Some("<p>text</p>"));
+    e.published = published;
+    e.updated = published;
+    e.first_seen = published;
+    e
+}
+
+/// Every tree row that names `key`, by tree, for "nothing left behind" checks.
+fn rows_naming(store: &Store, key: &EntryKey) -> Vec<&'static str> {
+    let key = key.as_str().as_bytes();
+    let ends_with = |tree: &sled::Tree| tree.iter().keys().any(|k| k.unwrap().ends_with(key));
+    let points_at = |tree: &sled::Tree| tree.iter().values().any(|v| v.unwrap().as_ref() == key);
+    let mut found = Vec::new();
+    for (name, tree) in
+        [("entries", &store.entries), ("entry_language", &store.entry_language), ("language_pending", &store.language_pending)]
+    {
+        if tree.contains_key(key).unwrap() {
+            found.push(name);
+        }
+    }
+    for (name, tree) in [("by_time", &store.by_time), ("by_party", &store.by_party), ("by_language", &store.by_language)] {
+        if ends_with(tree) {
+            found.push(name);
+        }
+    }
+    if points_at(&store.aliases) {
+        found.push("aliases");
+    }
+    found
+}
+
+fn age_policy(days: i64) -> RetentionPolicy {
+    RetentionPolicy { max_age: Some(Duration::days(days)), max_entries_per_party: None }
+}
+
+#[test]
+fn pruning_by_age_removes_old_entries_with_every_index_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = t(24 * 100);
+    let old = linked_at("pcp", "old", "https://pcp.pt/old", now - Duration::days(40));
+    let kept = linked_at("pcp", "kept", "https://pcp.pt/kept", now - Duration::days(10));
+    for e in [&old, &kept] {
+        store.upsert(e.clone(), now, true).unwrap();
+    }
+    // The publisher filed one language; the other entry is still queued.
+    store.set_language(&store.get(&old.key).unwrap().unwrap(), "pt").unwrap();
+    assert_eq!(rows_naming(&store, &old.key).len(), 6, "{:?}", rows_naming(&store, &old.key));
+
+    let report = store.prune(&age_policy(30), now).unwrap();
+
+    assert_eq!((report.by_age, report.by_count, report.remaining), (1, 0, 1));
+    assert_eq!(report.per_party.get("pcp"), Some(&1));
+    assert!(rows_naming(&store, &old.key).is_empty(), "left behind: {:?}", rows_naming(&store, &old.key));
+    assert_eq!(store.newest(10).unwrap().iter().map(|e| &e.key).collect::<Vec<_>>(), [&kept.key]);
+    assert_eq!(store.count_of_language("pt"), 0);
+    assert!(store.languages().unwrap().is_empty());
+    assert_eq!(rows_naming(&store, &kept.key), ["entries", "language_pending", "by_time", "by_party", "aliases"]);
+}
+
+#[test]
+fn pruning_by_count_keeps_each_partys_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for i in 0..700 {
+        store.upsert(entry("pcp", &format!("p{i}"), &format!("pcp {i}"), t(i)), t(1000), false).unwrap();
+    }
+    for i in 0..5 {
+        store.upsert(entry("kke", &format!("k{i}"), &format!("kke {i}"), t(i)), t(1000), false).unwrap();
+    }
+    let policy = RetentionPolicy { max_age: None, max_entries_per_party: Some(100) };
+
+    let report = store.prune(&policy, t(1000)).unwrap();
+
+    assert_eq!((report.by_count, report.remaining), (600, 105));
+    assert!(report.batches >= 3, "600 removals take several batches of {PRUNE_BATCH_FOR_TESTS}: {report:?}");
+    let pcp = store.newest_of_party(&PartyId::parse("pcp").unwrap(), 1000).unwrap();
+    assert_eq!(pcp.len(), 100);
+    assert_eq!(pcp.last().unwrap().title, "pcp 600", "the oldest kept is the 100th newest");
+    assert_eq!(store.count_of_party(&PartyId::parse("kke").unwrap()), 5);
+    assert_eq!(store.prune(&policy, t(1000)).unwrap().pruned(), 0, "a second run finds nothing");
+}
+
+const PRUNE_BATCH_FOR_TESTS: usize = retention::PRUNE_BATCH;
+
+#[test]
+fn a_pruned_entry_still_listed_by_its_source_does_not_come_back_as_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = t(24 * 100);
+    let old = entry("pcp", "old", "old", now - Duration::days(40));
+    store.upsert(old.clone(), now, false).unwrap();
+    store.prune(&age_policy(30), now).unwrap();
+    assert_eq!(store.upsert(old.clone(), now, false).unwrap().0, Upsert::Unchanged, "behind the age fence");
+    assert!(store.is_empty());
+
+    // By count: the party's oldest goes, and stays gone.
+    let policy = RetentionPolicy { max_age: None, max_entries_per_party: Some(10) };
+    let many: Vec<Entry> = (0..11).map(|i| entry("kke", &format!("k{i}"), &format!("k{i}"), now - Duration::hours(11 - i))).collect();
+    for e in &many {
+        store.upsert(e.clone(), now, false).unwrap();
+    }
+    assert_eq!(store.prune(&policy, now).unwrap().by_count, 1);
+    assert_eq!(store.upsert(many[0].clone(), now, false).unwrap().0, Upsert::Unchanged, "tombstoned");
+    assert_eq!(store.count_of_party(&PartyId::parse("kke").unwrap()), 10);
+
+    // The fence lifts once pruning stops refreshing it (retention turned off).
+    let later = now + retention::FENCE_LIFETIME + Duration::days(1);
+    assert_eq!(store.upsert(old, later, false).unwrap().0, Upsert::New);
+}
+
+#[test]
+fn pruning_with_nothing_due_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.upsert(entry("pcp", "1", "fresh", t(0)), t(0), false).unwrap();
+    let policy = RetentionPolicy { max_age: Some(Duration::days(30)), max_entries_per_party: Some(100) };
+    let report = store.prune(&policy, t(1)).unwrap();
+    assert_eq!(report, PruneReport { remaining: 1, ..PruneReport::default() });
+}
+
+#[test]
+fn a_version_0_store_is_migrated_and_its_indexes_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = linked_at("pcp", "a", "https://pcp.pt/a", t(1));
+    let b = entry("kke", "b", "b", t(2));
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.upsert(a.clone(), t(3), true).unwrap();
+        store.upsert(b.clone(), t(3), false).unwrap();
+        store.set_language(&store.get(&a.key).unwrap().unwrap(), "pt").unwrap();
+        // What a store from before schema versions looked like: no version, indexes of another shape.
+        store.meta.remove("schema_version").unwrap();
+        for tree in [&store.by_time, &store.by_party, &store.aliases, &store.by_language, &store.language_pending] {
+            tree.clear().unwrap();
+        }
+        store.by_time.insert(b"stale row of an old layout", &[]).unwrap();
+        store.flush_blocking().unwrap();
+    }
+
+    let store = Store::open(dir.path()).unwrap();
+
+    assert_eq!(store.meta.get("schema_version").unwrap().unwrap().as_ref(), SCHEMA_VERSION.to_be_bytes());
+    assert_eq!(store.newest(10).unwrap().iter().map(|e| &e.key).collect::<Vec<_>>(), [&b.key, &a.key]);
+    assert_eq!(store.count_of_party(&PartyId::parse("pcp").unwrap()), 1);
+    assert_eq!(store.count_of_language("pt"), 1, "a decided language is kept");
+    assert_eq!(store.language_pending(10).unwrap().iter().map(|e| &e.key).collect::<Vec<_>>(), [&b.key], "an undecided one is queued");
+    let rotated = linked_at("pcp", "a-rotated", "https://pcp.pt/a", t(1));
+    assert_eq!(store.upsert(rotated, t(4), true).unwrap().1, Matched::LinkSameSource, "the link index is back");
+}
+
+#[test]
+fn export_then_import_gives_the_same_store() {
+    let (from, to) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let store = Store::open(from.path()).unwrap();
+    for i in 0..2500 {
+        let party = ["pcp", "kke", "pce"][i % 3];
+        store.upsert(linked_at(party, &i.to_string(), &format!("https://{party}.example/{i}"), t(i as i64)), t(3000), true).unwrap();
+    }
+    for e in store.language_pending(100).unwrap() {
+        store.set_language(&e, "pt").unwrap();
+    }
+    let source = SourceId::new(&PartyId::parse("pcp").unwrap(), "feed");
+    store.put_source_state(&source, &SourceState { gone: true, consecutive_failures: 4, ..SourceState::default() }).unwrap();
+    let mut file = Vec::new();
+    let exported = store.export(&mut file).unwrap();
+    assert_eq!((exported.entries, exported.sources), (2500, 1));
+
+    let copy = Store::open(to.path()).unwrap();
+    let imported = copy.import(&mut file.as_slice()).unwrap();
+
+    assert_eq!((imported.entries, imported.sources), (2500, 1));
+    assert_eq!(copy.newest(3000).unwrap(), store.newest(3000).unwrap());
+    for party in ["pcp", "kke", "pce"] {
+        let party = PartyId::parse(party).unwrap();
+        assert_eq!(copy.newest_of_party(&party, 3000).unwrap(), store.newest_of_party(&party, 3000).unwrap());
+    }
+    assert_eq!(copy.count_of_language("pt"), 100);
+    assert_eq!(copy.language_pending(5000).unwrap().len(), 2400);
+    assert_eq!(copy.source_state(&source).unwrap(), store.source_state(&source).unwrap());
+    let mut again = Vec::new();
+    copy.export(&mut again).unwrap();
+    let body = |v: &[u8]| String::from_utf8(v.to_vec()).unwrap().lines().skip(1).map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(body(&again), body(&file), "the same store exports the same lines, in key order");
+}
+
+#[test]
+fn import_refuses_a_store_that_is_not_empty_and_a_file_cut_short() {
+    let (from, to) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let store = Store::open(from.path()).unwrap();
+    for i in 0..10 {
+        store.upsert(entry("pcp", &i.to_string(), "x", t(i)), t(20), false).unwrap();
+    }
+    let mut file = Vec::new();
+    store.export(&mut file).unwrap();
+    let err = store.import(&mut file.as_slice()).unwrap_err();
+    assert!(err.to_string().contains("import only loads into an empty store"), "{err}");
+
+    let cut: Vec<u8> = String::from_utf8(file).unwrap().lines().take(5).flat_map(|l| format!("{l}\n").into_bytes()).collect();
+    let err = Store::open(to.path()).unwrap().import(&mut cut.as_slice()).unwrap_err();
+    assert!(err.to_string().contains("the export is incomplete"), "{err}");
+
+    let err = Store::open(&to.path().join("other")).unwrap().import(&mut "<rss/>\n".as_bytes()).unwrap_err();
+    assert!(err.to_string().contains("not a Plenum export"), "{err}");
+}
+
+/// Writes a store with some entries into `dir` and closes it.
+fn filled_store(dir: &Path) {
+    let store = Store::open(dir).unwrap();
+    for i in 0..300 {
+        let mut e = entry("pcp", &i.to_string(), &format!("entry {i}"), t(i));
+        e.content = Some("<p>".to_string() + &"text ".repeat(200) + "</p>");
+        store.upsert(e, t(400), false).unwrap();
+    }
+    store.flush_blocking().unwrap();
+}
+
+#[test]
+fn a_damaged_store_gives_an_error_naming_the_path_and_the_remedy_never_a_panic() {
+    type Damage = fn(&Path);
+    let damages: [(&str, Damage); 5] = [
+        ("db truncated to 100 bytes", |d| std::fs::OpenOptions::new().write(true).open(d.join("db")).unwrap().set_len(100).unwrap()),
+        ("db truncated to 0 bytes", |d| std::fs::OpenOptions::new().write(true).open(d.join("db")).unwrap().set_len(0).unwrap()),
+        ("conf is garbage", |d| std::fs::write(d.join("conf"), b"\xff\xfe garbage \x00\x01").unwrap()),
+        ("db is garbage", |d| {
+            let len = std::fs::metadata(d.join("db")).unwrap().len() as usize;
+            std::fs::write(d.join("db"), (0..len).map(|i| (i * 7919 % 251) as u8).collect::<Vec<u8>>()).unwrap()
+        }),
+        ("db overwritten in the middle", |d| {
+            let mut bytes = std::fs::read(d.join("db")).unwrap();
+            let (mid, len) = (bytes.len() / 3, bytes.len());
+            for b in &mut bytes[mid..mid + 4096.min(len - mid)] {
+                *b = 0xAB;
+            }
+            std::fs::write(d.join("db"), bytes).unwrap()
+        }),
+    ];
+    for (what, damage) in damages {
+        let dir = tempfile::tempdir().unwrap();
+        filled_store(dir.path());
+        damage(dir.path());
+        // Opening must not panic; whether sled notices depends on where the damage is.
+        let opened = std::panic::catch_unwind(|| Store::open(dir.path()).map(|s| s.newest(1000).map(|v| v.len())));
+        match opened {
+            Err(_) => panic!("{what}: Store::open panicked"),
+            Ok(Err(e)) => {
+                let message = e.to_string();
+                assert!(message.contains(&dir.path().display().to_string()), "{what}: {message}");
+                assert!(message.contains("plenum import") || message.contains("restore"), "{what}: {message}");
+            }
+            // Damage past the start of the log: sled keeps what comes before it.
+            Ok(Ok(read)) if what.contains("middle") => eprintln!("{what}: sled opened it; read {read:?}"),
+            Ok(Ok(read)) => panic!("{what}: opened as if nothing happened, read {read:?}"),
+        }
+    }
+}

@@ -99,7 +99,12 @@ impl Sandbox {
     }
 
     pub fn start_daemon(&self) -> Daemon {
-        Daemon::start(&self.config, self.elsewhere.path())
+        Daemon::start(&self.config, self.elsewhere.path(), &[])
+    }
+
+    /// `plenum run` with extra environment variables (NOTIFY_SOCKET, say).
+    pub fn start_daemon_with_env(&self, env: &[(&str, &str)]) -> Daemon {
+        Daemon::start(&self.config, self.elsewhere.path(), env)
     }
 }
 
@@ -191,8 +196,9 @@ pub struct Daemon {
 pub const DAEMON_TIME_LIMIT: Duration = Duration::from_secs(30);
 
 impl Daemon {
-    fn start(config: &Path, cwd: &Path) -> Daemon {
+    fn start(config: &Path, cwd: &Path, env: &[(&str, &str)]) -> Daemon {
         let mut child = command(cwd)
+            .envs(env.iter().copied())
             .args(["--config", config.to_str().expect("utf-8 path"), "run"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -282,6 +288,12 @@ impl Daemon {
             r.status == 200 && r.text().parse::<atom_syndication::Feed>().map(|f| super::atom::titles(&f) == titles).unwrap_or(false)
         });
         super::atom::parse(&response.text(), path)
+    }
+
+    /// Sends a signal (by name, such as "HUP") and leaves the daemon running.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill").args([&format!("-{signal}"), &self.pid().to_string()]).status().expect("run kill");
+        assert!(status.success(), "kill -{signal} failed");
     }
 
     pub fn pid(&self) -> u32 {
