@@ -283,14 +283,10 @@ pub async fn run(mut config: Config) -> Result<(), DaemonError> {
     let published = Published::default();
     let health = Health::new(store.clone(), config.clone());
     let (trigger, stop) = shutdown::channel();
+    let header_timeout = config.daemon.header_timeout;
     let app = serve::router(published.clone())
         .merge(crate::ops::health::router(health.clone()))
         .layer(axum::middleware::from_fn(crate::ops::health::count_requests));
-    let header_timeout = config.daemon.header_timeout;
-    let server = tokio::spawn({
-        let stop = stop.clone();
-        async move { serve::run_server(listener, app, header_timeout, stop.wait()).await }
-    });
     info!("serving feeds on http://{addr}/");
     // Where the running daemon listens, for `plenum status` (the port may have been 0).
     let addr_file = listening_file(&config);
@@ -315,8 +311,14 @@ pub async fn run(mut config: Config) -> Result<(), DaemonError> {
     }
     // Ready for systemd: the store is open and the server listens.
     notify::ready();
+    // The first publish comes before the first request is answered: clients
+    // that connect meanwhile wait in the listen backlog instead of getting 404s.
     publish_now(&config, &store, &published).await;
     health.mark_ready();
+    let server = tokio::spawn({
+        let stop = stop.clone();
+        async move { serve::run_server(listener, app, header_timeout, stop.wait()).await }
+    });
     notify::status(&status_line(&config, &store));
 
     let poller = Poller {

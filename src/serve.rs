@@ -225,7 +225,12 @@ const DRAIN: Duration = Duration::from_secs(10);
 /// read timeout (`header_timeout`: a slowloris client that trickles its
 /// headers is cut off and its connection freed); oversized headers get 431
 /// and over-long URLs 414 (hyper's limits).
-pub async fn run_server(listener: tokio::net::TcpListener, app: Router, header_timeout: Duration, shutdown: impl std::future::Future<Output = ()>) {
+pub async fn run_server(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    header_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     use hyper_util::server::conn::auto;
     use hyper_util::service::TowerToHyperService;

@@ -216,3 +216,49 @@ fn json_logs_for_log_shippers() {
     assert_eq!(done.len(), 3, "{}", run.stderr);
     assert!(done.iter().all(|v| v["span"]["party"].is_string() && v["span"]["url"].is_string() && v["level"] == "INFO"), "{}", run.stderr);
 }
+
+#[test]
+fn an_unwritable_output_dir_is_reported_served_from_memory_and_recovered() {
+    let server = FixtureServer::start();
+    let parties = serve_three_parties(&server);
+    let sandbox = Sandbox::new(&config_for(&parties).replace("schedule = \"0 0 3 1 1 *\"", "schedule = \"* * * * * *\""));
+    let daemon = sandbox.start_daemon();
+    daemon.wait_for_titles("/feed.atom", &parties::three_party_titles());
+    let party_dir = sandbox.path().join("public").join("parties");
+    // The disk "fails" for per-party files: their directory is now a file.
+    std::fs::remove_dir_all(&party_dir).unwrap();
+    std::fs::write(&party_dir, "in the way").unwrap();
+    // A source publishes something new.
+    let edited = String::from_utf8(read_fixture("rss2-pcp-statements.xml")).unwrap().replacen(
+        "<item>",
+        "<item><title>Nova declaração</title><link>https://www.pcp.pt/nova</link><guid>https://www.pcp.pt/nova</guid></item><item>",
+        1,
+    );
+    server.set_conditional("/pcp/statements.xml", "application/rss+xml", edited.clone());
+    let mut titles = parties::three_party_titles();
+    titles.push("Nova declaração".into());
+    titles.sort();
+    // Served from memory all the same, and the log names the path that failed.
+    daemon.wait_for_titles("/feed.atom", &titles);
+    assert_eq!(daemon.get("/parties/pcp.atom").status, 200);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !daemon.log().contains("cannot write a static file") {
+        assert!(Instant::now() < deadline, "no write error in the log:\n{}", daemon.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(daemon.log().contains(&party_dir.display().to_string()), "{}", daemon.log());
+    // Space returns: the next publish writes every file again.
+    std::fs::remove_file(&party_dir).unwrap();
+    server.set_conditional("/pcp/statements.xml", "application/rss+xml", edited.replacen("Nova declaração", "Nova declaração do CC", 1));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let file = std::fs::read_to_string(party_dir.join("pcp.atom")).unwrap_or_default();
+        if file.contains("Nova declaração do CC") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the static files were not written again:\n{}", daemon.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, _) = daemon.terminate();
+    assert_eq!(status.code(), Some(0));
+}
