@@ -247,6 +247,13 @@ async fn schedule_sources(scheduler: &JobScheduler, poller: &Poller, config: &Co
         .map_err(|e| DaemonError::Schedule(format!("{expr}: {e}")))?;
         jobs.push(scheduler.add(job).await.map_err(|e| DaemonError::Schedule(e.to_string()))?);
     }
+    // Retention on `prune_schedule`; rebuilt with the source jobs on reload.
+    let config = Arc::new(config.clone());
+    if let Some(job) =
+        crate::ops::retention::prune_job(config, poller.store.clone(), poller.changed.clone()).map_err(DaemonError::Schedule)?
+    {
+        jobs.push(scheduler.add(job).await.map_err(|e| DaemonError::Schedule(e.to_string()))?);
+    }
     Ok(jobs)
 }
 
@@ -268,6 +275,8 @@ fn status_line(config: &Config, store: &Store) -> String {
 
 /// `plenum run`.
 pub async fn run(mut config: Config) -> Result<(), DaemonError> {
+    // First: a SIGTERM during start-up must wait for the main loop, not kill the process mid-write.
+    let (mut stop_signals, mut reload_signal) = shutdown::signals();
     let store = Store::open(&config.daemon.data_dir)?;
     let fetcher = fetcher(&config)?;
     crate::ops::metrics::install();
@@ -333,12 +342,8 @@ pub async fn run(mut config: Config) -> Result<(), DaemonError> {
 
     let mut scheduler = JobScheduler::new().await.map_err(|e| DaemonError::Schedule(e.to_string()))?;
     let mut jobs = schedule_sources(&scheduler, &poller, &config).await?;
-    if let Some(job) = crate::ops::retention::prune_job(config.clone(), store.clone()).map_err(DaemonError::Schedule)? {
-        scheduler.add(job).await.map_err(|e| DaemonError::Schedule(e.to_string()))?;
-        // retention, on prune_schedule
-    }
     scheduler.start().await.map_err(|e| DaemonError::Schedule(e.to_string()))?;
-    info!(sources = jobs.len(), parties = config.parties.len(), "scheduled");
+    info!(sources = config.sources().filter(|(_, s)| s.enabled).count(), parties = config.parties.len(), "scheduled");
     poll_due_sources(&poller, &config);
 
     let publisher = tokio::spawn({
@@ -383,7 +388,6 @@ pub async fn run(mut config: Config) -> Result<(), DaemonError> {
     });
 
     // The main loop: signals, reloads, and the systemd watchdog's pings.
-    let (mut stop_signals, mut reload_signal) = shutdown::signals();
     let mut tick = tokio::time::interval(notify::watchdog_interval().unwrap_or(Duration::from_secs(30)));
     let signal = loop {
         tokio::select! {
@@ -473,7 +477,7 @@ async fn reload(
     publish_now(&new, store, published).await;
     Ok(format!(
         "config reloaded: {} sources scheduled ({} added, {} removed), {} parties",
-        jobs.len(),
+        after.len(),
         after.difference(&before).count(),
         before.difference(&after).count(),
         new.parties.len()

@@ -196,27 +196,6 @@ async fn weaken_etag_when_encoded(mut response: Response) -> Response {
     response
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_resolve_only_to_documents() {
-        let pcp = || Scope::Party(PartyId::parse("pcp").unwrap_or_else(|e| panic!("{e}")));
-        assert_eq!(resolve("feed.json"), Some(Target::Page(Scope::Merged, Format::Json)));
-        assert_eq!(resolve("parties/pcp.atom"), Some(Target::Page(pcp(), Format::Atom)));
-        assert_eq!(resolve("parties/pcp"), Some(Target::Page(pcp(), Format::Html)));
-        assert_eq!(resolve("countries/GR.rss"), Some(Target::Page(Scope::Country("gr".into()), Format::Rss)));
-        assert_eq!(resolve("languages/el.html"), Some(Target::Page(Scope::Language("el".into()), Format::Html)));
-        assert_eq!(resolve("opml"), Some(Target::Opml));
-        for bad in
-            ["../etc/passwd", "parties/../feed.atom", "parties/%2e%2e.atom", "parties/pcp.exe", "feed", "a/b/c", "countries/por.atom", ""]
-        {
-            assert_eq!(resolve(bad), None, "{bad}");
-        }
-    }
-}
-
 /// How long open connections get to finish when the server stops.
 const DRAIN: Duration = Duration::from_secs(10);
 
@@ -262,5 +241,26 @@ pub async fn run_server(
     drop(listener);
     if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
         tracing::warn!("some HTTP connections were still open at shutdown and were closed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_only_to_documents() {
+        let pcp = || Scope::Party(PartyId::parse("pcp").unwrap_or_else(|e| panic!("{e}")));
+        assert_eq!(resolve("feed.json"), Some(Target::Page(Scope::Merged, Format::Json)));
+        assert_eq!(resolve("parties/pcp.atom"), Some(Target::Page(pcp(), Format::Atom)));
+        assert_eq!(resolve("parties/pcp"), Some(Target::Page(pcp(), Format::Html)));
+        assert_eq!(resolve("countries/GR.rss"), Some(Target::Page(Scope::Country("gr".into()), Format::Rss)));
+        assert_eq!(resolve("languages/el.html"), Some(Target::Page(Scope::Language("el".into()), Format::Html)));
+        assert_eq!(resolve("opml"), Some(Target::Opml));
+        for bad in
+            ["../etc/passwd", "parties/../feed.atom", "parties/%2e%2e.atom", "parties/pcp.exe", "feed", "a/b/c", "countries/por.atom", ""]
+        {
+            assert_eq!(resolve(bad), None, "{bad}");
+        }
     }
 }

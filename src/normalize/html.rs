@@ -43,7 +43,14 @@ pub fn sanitize(html: &str, base: &Url) -> String {
     }
     let without_pixels = drop_tracking_pixels(html);
     let without_frames = drop_foreign_frames(&without_pixels);
-    builder(base).clean(&without_frames).to_string()
+    // Building the allowlist (a dozen hash sets) costs more than cleaning a
+    // typical summary: build it once per thread, and only change the base.
+    thread_local! {
+        static BUILDER: std::cell::RefCell<ammonia::Builder<'static>> = std::cell::RefCell::new(builder());
+    }
+    BUILDER.with_borrow_mut(|builder| {
+        builder.url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone())).clean(&without_frames).to_string()
+    })
 }
 
 /// Removes iframes that are not players of [`VIDEO_HOSTS`], content and all,
@@ -95,11 +102,11 @@ pub fn text_only(html: &str) -> String {
     format!("<p>{}</p>", html_escape::encode_text(&words.join(" ")))
 }
 
-fn builder(base: &Url) -> ammonia::Builder<'static> {
+/// The allowlist; [`sanitize`] sets the base URL of each fragment.
+fn builder() -> ammonia::Builder<'static> {
     let mut builder = ammonia::Builder::default();
     builder
         .url_schemes(["http", "https", "mailto"].into_iter().collect::<HashSet<_>>())
-        .url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()))
         .link_rel(Some("noopener noreferrer"))
         .add_tags(["iframe"])
         .add_tag_attributes("iframe", ["src", "width", "height", "title", "allowfullscreen"])

@@ -14,7 +14,11 @@ pub fn from_html(html: &str) -> String {
     }
     // ammonia with no tags allowed drops markup (and script/style bodies)
     // but keeps the text, still entity-escaped.
-    let text = ammonia::Builder::empty().clean(html).to_string();
+    // (Building the empty allowlist costs more than most fragments: once per thread.)
+    thread_local! {
+        static NO_TAGS: ammonia::Builder<'static> = ammonia::Builder::empty();
+    }
+    let text = NO_TAGS.with(|builder| builder.clean(html).to_string());
     plain(&text)
 }
 

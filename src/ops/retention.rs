@@ -60,18 +60,21 @@ pub async fn prune_if_configured(config: &Config, store: &Store) {
 
 /// The daemon's pruning job on `prune_schedule`, or `None` when the config
 /// keeps everything. Runs one prune at a time; failures are logged.
-pub fn prune_job(config: Arc<Config>, store: Store) -> Result<Option<Job>, String> {
+/// `pruned` is notified when a run removed entries, so the feeds are published again.
+pub fn prune_job(config: Arc<Config>, store: Store, pruned: Arc<tokio::sync::Notify>) -> Result<Option<Job>, String> {
     if policy(&config.daemon).is_none() {
         return Ok(None);
     }
     let running = Arc::new(tokio::sync::Mutex::new(()));
     let expr = config.daemon.prune_schedule.clone();
     Job::new_async(expr.as_str(), move |_, _| {
-        let (config, store, running) = (config.clone(), store.clone(), running.clone());
+        let (config, store, running, pruned) = (config.clone(), store.clone(), running.clone(), pruned.clone());
         Box::pin(async move {
             let Ok(_guard) = running.try_lock() else { return };
-            if let Err(e) = prune_now(&config, &store).await {
-                error!(error = %e, "pruning failed; the store keeps the old entries until the next run");
+            match prune_now(&config, &store).await {
+                Ok(report) if report.pruned() > 0 => pruned.notify_one(),
+                Ok(_) => {}
+                Err(e) => error!(error = %e, "pruning failed; the store keeps the old entries until the next run"),
             }
         })
     })
