@@ -11,33 +11,12 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::atom;
 use common::fixture_server::FixtureServer;
 use common::parties::DAEMON_TABLE;
 use common::plenum::Sandbox;
-
-fn corpus() -> PathBuf {
-    std::env::var_os("PLENUM_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
-        .join("corpus")
-}
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files(&path, out);
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("xml" | "json" | "rdf" | "atom" | "rss"))
-            && !path.to_string_lossy().ends_with(".serde.json")
-        {
-            out.push(path);
-        }
-    }
-}
 
 /// feedparser's `Header:` lines per file (from its INDEX.tsv), keyed by path under `feedparser/tests/`.
 fn feedparser_headers(root: &Path) -> HashMap<String, Vec<(String, String)>> {
@@ -62,10 +41,8 @@ fn feedparser_headers(root: &Path) -> HashMap<String, Vec<(String, String)>> {
 
 #[test]
 fn every_corpus_file_goes_from_fetch_to_publish() {
-    let root = corpus();
-    let mut paths = Vec::new();
-    files(&root, &mut paths);
-    paths.sort();
+    let root = common::corpus::root();
+    let paths = common::corpus::feed_files();
     assert!(paths.len() > 1000, "expected the shared corpus at {} (set PLENUM_SHARED)", root.display());
     let headers = feedparser_headers(&root);
     let server = FixtureServer::start();

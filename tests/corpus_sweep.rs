@@ -2,34 +2,15 @@
 //! render: nothing panics, every rendered feed is well-formed, and a file
 //! that is not a feed is reported as such.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use plenum::config::{Config, DaemonConfig, Party, PartyId, Source, SourceId, SourceKind};
 use plenum::extract::feed::extract;
 use plenum::normalize::{normalize, now};
 use plenum::publish::atom::{render, Scope};
 use url::Url;
-
-fn corpus() -> PathBuf {
-    std::env::var_os("PLENUM_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
-        .join("corpus")
-}
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files(&path, out);
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("xml" | "json" | "rdf" | "atom" | "rss"))
-            && !path.to_string_lossy().ends_with(".serde.json")
-        {
-            out.push(path);
-        }
-    }
-}
 
 fn config(dir: &Path) -> (Config, Party, Source) {
     let party_id = PartyId::parse("corpus").unwrap();
@@ -90,9 +71,8 @@ fn config(dir: &Path) -> (Config, Party, Source) {
 
 #[test]
 fn every_corpus_file_goes_through_without_panic() {
-    let root = corpus();
-    let mut paths = Vec::new();
-    files(&root, &mut paths);
+    let root = common::corpus::root();
+    let paths = common::corpus::feed_files();
     assert!(paths.len() > 1000, "expected the shared corpus at {} (set PLENUM_SHARED), found {} files", root.display(), paths.len());
     let dir = tempfile::tempdir().unwrap();
     let (config, party, source) = config(dir.path());

@@ -17,6 +17,7 @@
 #![allow(dead_code)]
 
 pub mod atom;
+pub mod corpus;
 pub mod fixture_server;
 pub mod http;
 pub mod logfmt;
