@@ -53,6 +53,10 @@ impl Rng {
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
+
+    pub fn word(&mut self, words: &[&'static str]) -> &'static str {
+        words[self.below(words.len())]
+    }
 }
 
 /// A language of the corpus: its tag, a country that speaks it, and words.
@@ -398,7 +402,7 @@ impl Corpus {
                     _ => items.push(corpus.item(party, lang, None)),
                 }
             }
-            items.sort_by(|a, b| b.published.cmp(&a.published));
+            items.sort_by_key(|i| std::cmp::Reverse(i.published));
             corpus.feeds.push(Feed { index, party, format, lang, items });
         }
         corpus
@@ -426,7 +430,7 @@ impl Corpus {
             if i > 0 {
                 title.push(' ');
             }
-            title.push_str(*rng.pick(words));
+            title.push_str(rng.word(words));
         }
         if rng.chance(0.2) {
             title.push_str(&format!(": {} {}", rng.below(100), rng.pick(words)));
@@ -512,14 +516,14 @@ impl Corpus {
         }
         out.push_str("</ul></nav></header><main id=\"content\" class=\"site-main\"><div class=\"posts\">");
         for item in &feed.items {
-            let _ = write!(
+            let _ = writeln!(
                 out,
                 "<article class=\"post type-post status-publish format-standard has-post-thumbnail\">\
                  <div class=\"thumb\"><img src=\"/wp-content/uploads/{y}/thumb-{n}.jpg\" alt=\"\" width=\"300\" height=\"200\" loading=\"lazy\"></div>\
                  <h2 class=\"entry-title\"><a href=\"{link}\" rel=\"bookmark\">{title}</a></h2>\
                  <div class=\"entry-meta\"><time class=\"entry-date published\" datetime=\"{iso}\">{human}</time></div>\
                  <div class=\"entry-summary\"><p>{summary}</p></div>\
-                 <a class=\"more-link\" href=\"{link}\">…</a></article>\n",
+                 <a class=\"more-link\" href=\"{link}\">…</a></article>",
                 y = item.published.format("%Y/%m"),
                 n = item.link.len(),
                 link = esc(&item.link),
@@ -604,20 +608,20 @@ pub fn config_toml(corpus: &Corpus, ports: &[u16], listen_port: u16, html_source
     out
 }
 
-fn sentence(rng: &mut Rng, words: &[&str], n: usize) -> String {
+fn sentence(rng: &mut Rng, words: &[&'static str], n: usize) -> String {
     let mut out = String::new();
     for i in 0..n {
         if i > 0 {
             out.push(' ');
         }
-        out.push_str(*rng.pick(words));
+        out.push_str(rng.word(words));
     }
     out.push('.');
     out
 }
 
 /// About `target` bytes of article HTML, the way CMSs write it.
-fn body(rng: &mut Rng, words: &[&str], site: &str, target: usize) -> String {
+fn body(rng: &mut Rng, words: &[&'static str], site: &str, target: usize) -> String {
     let mut out = String::with_capacity(target + 512);
     while out.len() < target {
         match rng.below(12) {
@@ -629,11 +633,11 @@ fn body(rng: &mut Rng, words: &[&str], site: &str, target: usize) -> String {
                 out.push_str("</ul>\n");
             }
             1 => {
-                let _ = write!(
+                let _ = writeln!(
                     out,
                     "<figure class=\"wp-block-image size-large\"><img decoding=\"async\" width=\"1024\" height=\"576\" \
                      src=\"/wp-content/uploads/2025/{:02}/photo-{}.jpg\" alt=\"{}\" class=\"wp-image-{}\" style=\"max-width:100%\"/>\
-                     <figcaption>{}</figcaption></figure>\n",
+                     <figcaption>{}</figcaption></figure>",
                     rng.range(1, 12),
                     rng.below(100_000),
                     rng.pick(words),
@@ -642,18 +646,18 @@ fn body(rng: &mut Rng, words: &[&str], site: &str, target: usize) -> String {
                 );
             }
             2 if rng.chance(0.3) => {
-                let _ = write!(
+                let _ = writeln!(
                     out,
                     "<div class=\"embed\"><iframe width=\"560\" height=\"315\" src=\"https://www.youtube.com/embed/v{}\" frameborder=\"0\" allowfullscreen></iframe>\
-                     <script async src=\"https://platform.example/widgets.js\"></script></div>\n",
+                     <script async src=\"https://platform.example/widgets.js\"></script></div>",
                     rng.below(1_000_000)
                 );
             }
             3 => {
-                let _ = write!(out, "<blockquote><p>{}</p></blockquote>\n", sentence(rng, words, 14));
+                let _ = writeln!(out, "<blockquote><p>{}</p></blockquote>", sentence(rng, words, 14));
             }
             4 => {
-                let _ = write!(out, "<h3>{}</h3>\n", sentence(rng, words, 4));
+                let _ = writeln!(out, "<h3>{}</h3>", sentence(rng, words, 4));
             }
             _ => {
                 out.push_str("<p>");

@@ -44,6 +44,10 @@
 //!   `now`; then the year before (a news page does not print next December's date).
 //! - **Never a guess**: a year alone, a month and year, `22.11` without a year, a time alone,
 //!   an impossible date (31 February) or a phone number give `None`, never `now`.
+//! - **Years 1000 to 9999 only.** A reading outside them (`%Y` reading `2`, `5000 years ago`,
+//!   `0001-01-01`) is a typo, a version number or a hostile page, never an item's date: that
+//!   reading is refused and the next rule is tried. Four-digit years also keep every date
+//!   Plenum publishes valid RFC 3339 and RFC 2822.
 //! - Words for today/yesterday count only in short texts (six words or fewer), so a headline
 //!   saying "today" is not read as a date.
 //!
@@ -94,6 +98,8 @@ const MAX_WORDS_FOR_DAY_WORDS: usize = 6;
 const MAX_RELATIVE_AMOUNT: u64 = 100_000;
 /// Yearless dates may lie this far after `now` (time zones, clock skew) and still be this year's.
 const YEARLESS_SLACK_DAYS: u64 = 2;
+/// The years a date may have (see the module documentation).
+const SUPPORTED_YEARS: std::ops::RangeInclusive<i32> = 1000..=9999;
 const NOON: NaiveTime = match NaiveTime::from_hms_opt(12, 0, 0) {
     Some(t) => t,
     None => NaiveTime::MIN,
@@ -193,18 +199,22 @@ pub fn parse_date(text: &str, lang: Option<&str>, format: Option<&str>, now: Dat
     let us_slashes = lang == Some(Lang::En);
     let others = || FALLBACK_ORDER.iter().copied().filter(move |l| *l != first);
 
-    if let Some(at) = full_date(&tokens, Some(first), Some(us_slashes)) {
+    if let Some(at) = full_date(&tokens, Some(first), Some(us_slashes)).and_then(supported) {
         return found(at, DateSource::Known);
     }
-    if let Some(at) = others().find_map(|l| full_date(&tokens, Some(l), None)) {
+    if let Some(at) = others().find_map(|l| full_date(&tokens, Some(l), None).and_then(supported)) {
         return found(at, DateSource::Known);
     }
     let loose_words_ok = |l: Lang| lang.is_none() || l == first || l == Lang::En;
-    if let Some(at) = std::iter::once(first).chain(others()).find_map(|l| relative_date(&tokens, l, now, loose_words_ok(l))) {
+    if let Some(at) =
+        std::iter::once(first).chain(others()).find_map(|l| relative_date(&tokens, l, now, loose_words_ok(l)).and_then(supported))
+    {
         return found(at, DateSource::Relative);
     }
-    if let Some(at) =
-        std::iter::once(first).chain(others()).filter(|l| lang.is_none() || *l == first).find_map(|l| yearless_date(&tokens, l, now))
+    if let Some(at) = std::iter::once(first)
+        .chain(others())
+        .filter(|l| lang.is_none() || *l == first)
+        .find_map(|l| yearless_date(&tokens, l, now).and_then(supported))
     {
         return found(at, DateSource::Known);
     }
@@ -216,7 +226,15 @@ pub fn parse_date(text: &str, lang: Option<&str>, format: Option<&str>, now: Dat
 ///
 /// No offset means UTC; no time means 12:00 UTC (see the module documentation).
 pub fn parse_machine_date(text: &str) -> Option<DateTime<Utc>> {
-    let s = text.trim();
+    machine_date(text.trim()).and_then(supported)
+}
+
+/// `at` if its year is in [`SUPPORTED_YEARS`].
+fn supported(at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    SUPPORTED_YEARS.contains(&at.year()).then_some(at)
+}
+
+fn machine_date(s: &str) -> Option<DateTime<Utc>> {
     if s.len() < 8 || s.len() > 80 {
         return None;
     }
@@ -1639,7 +1657,7 @@ fn parse_with_format(t: &Tokens, lang: Option<Lang>, format: &str, now: DateTime
         if rest.starts_with(|c: char| c.is_ascii_digit()) {
             return None;
         }
-        resolve_parsed(&parsed, now)
+        resolve_parsed(&parsed, now).and_then(supported)
     })
 }
 
@@ -1750,6 +1768,29 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{} of {} rows failed:\n{}", failures.len(), rows.len(), failures.join("\n"));
+    }
+
+    /// Found by the `date_parse` fuzz target: `%Y` read "2" as the year 2.
+    #[test]
+    fn years_outside_1000_to_9999_are_never_a_date() {
+        let greek = "5 Μαρτίου 2 \x00\x00\x00018";
+        // The format's reading is refused; what the built-in patterns make of the text is theirs.
+        let parsed = parse_date(greek, Some("el"), Some("%d %B %Y"), now());
+        assert!(parsed.is_none_or(|p| p.source != DateSource::Format && SUPPORTED_YEARS.contains(&p.at.year())), "{parsed:?}");
+        for (text, lang) in
+            [("5000 years ago", Some("en")), ("2000 years ago", None), ("vor 1500 Jahren", Some("de")), ("5 March 0999", Some("en"))]
+        {
+            assert_eq!(parse_date(text, lang, None, now()), None, "{text}");
+        }
+        for text in ["0001-01-01", "0999-12-31T23:59:59Z", "Mon, 01 Jan 0900 00:00:00 +0000"] {
+            assert_eq!(parse_machine_date(text), None, "{text}");
+            assert_eq!(parse_date(text, None, None, now()), None, "{text}");
+        }
+        // The edges themselves are dates, and a refused format reading leaves the built-in ones.
+        assert_eq!(parse_machine_date("1000-01-01"), Some(at("1000-01-01T12:00:00Z")));
+        assert_eq!(parse_machine_date("9999-12-31T23:59:59Z"), Some(at("9999-12-31T23:59:59Z")));
+        let parsed = parse_date("5 Μαρτίου 2, 5/3/2018", Some("el"), Some("%d %B %Y"), now());
+        assert_eq!(parsed, Some(ParsedDate { at: at("2018-03-05T12:00:00Z"), source: DateSource::Known }));
     }
 
     #[test]

@@ -7,6 +7,8 @@ use super::{ExtractError, RawFeed, RawItem};
 
 /// Parses a feed document given as UTF-8 bytes (see `fetch::charset`).
 pub fn extract(body: &[u8]) -> Result<RawFeed, ExtractError> {
+    let without_declaration = without_declarations(body);
+    let body = without_declaration.as_deref().unwrap_or(body);
     let repaired = repair(body);
     let body = repaired.as_deref().unwrap_or(body);
     // feed-rs invents a random id for entries without one; an empty id lets
@@ -62,6 +64,47 @@ fn repair(body: &[u8]) -> Option<Vec<u8>> {
         }
     }
     out
+}
+
+/// Takes the XML declarations out of the way of quick-xml, which panics when a
+/// declaration names an encoding once the first 64 bytes have been read
+/// ("set_encoding() called after prefix buffer was drained"): a long prolog,
+/// a second `encoding` in it, a blank line or junk before it, a second
+/// declaration later on. The body is UTF-8 already (`fetch::charset`), so a
+/// declaration has nothing left to say: the leading one (after a BOM and
+/// whitespace) is removed, and any later `<?xml` followed by whitespace,
+/// wherever it is (text, CDATA, a broken tag), becomes the text `&lt;?xml`,
+/// which can never form a new declaration. `None` when there is none. One
+/// linear pass.
+fn without_declarations(body: &[u8]) -> Option<Vec<u8>> {
+    const DECLARATION: &[u8] = b"<?xml";
+    let is_declaration = |at: usize| body[at..].starts_with(DECLARATION) && body.get(at + 5).is_some_and(u8::is_ascii_whitespace);
+    let bom = if body.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let first = bom + body[bom..].iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let leading_end = is_declaration(first).then(|| find(&body[first..], b"?>").map(|end| first + end + 2)).flatten();
+    let late: Vec<usize> = body
+        .windows(DECLARATION.len())
+        .enumerate()
+        .filter(|(at, window)| *window == DECLARATION && *at >= leading_end.unwrap_or(0) && is_declaration(*at))
+        .map(|(at, _)| at)
+        .collect();
+    if late.is_empty() && leading_end.is_none() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len() + 3 * late.len());
+    out.extend_from_slice(&body[..bom]);
+    let mut copied = leading_end.unwrap_or(bom);
+    for at in late {
+        out.extend_from_slice(&body[copied..at]);
+        out.extend_from_slice(b"&lt;");
+        copied = at + 1;
+    }
+    out.extend_from_slice(&body[copied..]);
+    Some(out)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Length of a `<!DOCTYPE ...>` at the start of `rest`, internal subset included.
@@ -233,6 +276,42 @@ mod tests {
             let xml = format!("<rss version='{version}'><channel><item><title>x</title></item></channel></rss>");
             assert_eq!(extract(xml.as_bytes()).unwrap().items.len(), 1, "{version}");
         }
+    }
+
+    /// Found by the `feed_extract` fuzz target: quick-xml panicked (caught,
+    /// but the source failed and the panic was printed) on a declaration
+    /// naming an encoding anywhere but at the very start, even inside a
+    /// broken tag or CDATA.
+    #[test]
+    fn late_xml_declaration_is_defused_not_a_parser_panic() {
+        let feed = "<rss version=\"2.0\"><channel><item><title>x</title><description><![CDATA[a <?xml version=\"1.0\" encoding=\"koi8-r\"?> b]]></description></item></channel></rss>";
+        for head in [
+            "",
+            "\n\n<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+            "junk\n<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>",
+            "<?xml version='1.0'?>\n<?xml version='1.0' encoding='windows-1253'?>",
+            "<a<?xml encoding=\"x\"?>?xml encoding=\"y\"?>",
+        ] {
+            let body = format!("{head}{feed}");
+            match extract(body.as_bytes()) {
+                Ok(parsed) => {
+                    assert_eq!(parsed.items.len(), 1, "{head:?}");
+                    let summary = parsed.items[0].summary_html.clone().unwrap_or_default();
+                    assert!(summary.contains("a &lt;?xml version=\"1.0\" encoding=\"koi8-r\"?> b"), "{head:?}: {summary}");
+                }
+                Err(e) => assert!(!matches!(e, ExtractError::ParserPanicked), "{head:?}: {e}"),
+            }
+        }
+        let broken_tag =
+            b"<?xml version=\"1.0\"?>\n<rss\xfeversion=\"2.0\" x<![CDATA[<p>t<?xml version=\"1.0\" encoding=\"ISO-8859-9\"?><f";
+        assert!(!matches!(extract(broken_tag), Err(ExtractError::ParserPanicked)));
+        let long_prolog = "<?xml version=\"1.0\" standalone=\"yes\" encoding=\"utf-8\" encoding=\"iso-8859-1\"?>";
+        assert!(!matches!(extract(format!("{long_prolog}{feed}").as_bytes()), Err(ExtractError::ParserPanicked)));
+        // A declaration inside the leading one goes with it.
+        assert_eq!(without_declarations(b"<?xml a\n<?xml b?><rss/>").as_deref(), Some(&b"<rss/>"[..]));
+        assert_eq!(without_declarations(b"<rss/>"), None);
+        assert_eq!(without_declarations(b"\xEF\xBB\xBF \n<?xml version=\"1.0\"?><rss/>").as_deref(), Some(&b"\xEF\xBB\xBF<rss/>"[..]));
+        assert_eq!(without_declarations(b"<?xml-stylesheet href=\"a\"?><rss/>"), None);
     }
 
     #[test]

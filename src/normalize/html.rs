@@ -55,6 +55,8 @@ pub fn sanitize(html: &str, base: &Url) -> String {
 
 /// Removes iframes that are not players of [`VIDEO_HOSTS`], content and all,
 /// so no empty frame is left behind (the allowlist would only strip its `src`).
+/// An allowed player keeps only its opening tag: HTML parses a frame's
+/// content as raw text, which the serializer would write back unescaped.
 fn drop_foreign_frames(html: &str) -> std::borrow::Cow<'_, str> {
     static FRAME: OnceLock<Option<(Regex, Regex)>> = OnceLock::new();
     let Some((frame, src)) = FRAME
@@ -71,11 +73,11 @@ fn drop_foreign_frames(html: &str) -> std::borrow::Cow<'_, str> {
     frame.replace_all(html, |caps: &regex::Captures<'_>| {
         let tag = &caps[0];
         let allowed = src.captures(tag).and_then(|c| c.get(1)).is_some_and(|s| is_video_player(s.as_str()));
-        if allowed {
-            tag.to_string()
-        } else {
-            String::new()
+        if !allowed {
+            return String::new();
         }
+        let open_end = tag.find('>').map_or(tag.len(), |i| i + 1);
+        format!("{}</iframe>", &tag[..open_end])
     })
 }
 
@@ -223,6 +225,16 @@ mod tests {
         assert!(!out.contains("onload"), "{out}");
         let other = clean(r#"<p>a<iframe src="https://ads.example/embed/abc">fallback</iframe>b</p>"#);
         assert_eq!(other, "<p>ab</p>");
+        // Found by fuzzing: a frame's content is raw text and must not come back unescaped.
+        for hostile in [
+            r#"<iframe src="https://www.youtube.com/embed/a"><img src=x onerror=alert(1)><script>alert(1)</script>"#,
+            r#"<iframe src="https://www.youtube.com/embed/a"><script>alert(1)</script></iframe>"#,
+            r#"<iframe src="https://www.youtube.com/embed/a"></ifra0" onload="x()"></iframe>"#,
+        ] {
+            let out = clean(hostile).to_ascii_lowercase();
+            assert!(!out.contains("<script") && !out.contains("onerror") && !out.contains("onload"), "{hostile} -> {out}");
+            assert!(out.starts_with(r#"<iframe src="https://www.youtube.com/embed/a""#), "{out}");
+        }
     }
 
     #[test]

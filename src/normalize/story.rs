@@ -56,9 +56,11 @@ pub fn text_sketch(text: &str) -> Vec<u32> {
     }
     let mut mins = [u32::MAX; SKETCH_LEN];
     let mut bytes = [0u8; SKETCH_LEN * 4];
+    // One hasher, reset per shingle: `Hasher::new` zeroes about 2 KB each time.
+    let mut hasher = blake3::Hasher::new();
     for shingle in words.windows(3) {
         // One extendable-output hash gives SKETCH_LEN independent 32-bit hashes.
-        let mut hasher = blake3::Hasher::new();
+        hasher.reset();
         for word in shingle {
             hasher.update(word.as_bytes()).update(b" ");
         }
