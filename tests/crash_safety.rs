@@ -62,7 +62,7 @@ fn check_output(dir: &Path, killed: u32) {
 #[test]
 fn sigkill_at_random_moments_loses_no_published_entry_and_corrupts_no_file() {
     let server = FixtureServer::start();
-    let mut items = vec![5usize; FEEDS];
+    let mut items = [5usize; FEEDS];
     for (source, n) in items.iter().enumerate() {
         server.set(&format!("/crash{source}.xml"), 200, &[("Content-Type", "application/rss+xml")], feed(source, *n));
     }
