@@ -136,9 +136,26 @@ pub async fn poll_once(config: Config, force: bool) -> Result<Vec<PollReport>, D
     reports.sort_by_key(|(index, _)| *index);
     store.flush().await?;
     crate::ops::retention::prune_if_configured(&config, &store).await;
-    publish_now(&config, &store, &Published::default()).await;
+    if reports.iter().any(|(_, r)| r.changed()) || needs_publishing(&config) {
+        publish_now(&config, &store, &Published::default()).await;
+    } else {
+        info!("nothing changed; the published files stand");
+    }
     store.flush().await?;
     Ok(reports.into_iter().map(|(_, r)| r).collect())
+}
+
+/// Whether `poll-once` must publish although no source changed: the files
+/// are missing, the config file is newer than them (parties renamed, added
+/// or removed), or retention may have pruned entries.
+fn needs_publishing(config: &Config) -> bool {
+    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let published = modified(&config.daemon.output_dir.join("feed.atom"));
+    let configured = modified(&config.path);
+    match (published, configured) {
+        (Some(p), Some(c)) => c >= p || config.daemon.retention_days.is_some() || config.daemon.max_entries_per_party.is_some(),
+        _ => true,
+    }
 }
 
 /// Publishes in a blocking task; failures are logged, never fatal.

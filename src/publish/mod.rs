@@ -119,6 +119,11 @@ pub enum PublishError {
 /// keeps serving what the store holds; the first write error is returned.
 pub fn publish_all(config: &Config, store: &Store, published: &Published) -> Result<usize, PublishError> {
     let docs = render_all(config, store)?;
+    // Everything rendered was read from the store before this flush began, so
+    // after it every entry in these documents is on disk, including entries
+    // that concurrent polls stored after the caller's own flush. Only then
+    // are the documents written or served.
+    store.flush_blocking()?;
     let previous: BTreeMap<String, String> =
         published.docs.read().map(|d| d.iter().map(|(k, v)| (k.clone(), v.etag.clone())).collect()).unwrap_or_default();
     let (written, rewritten) = write_all(&config.daemon.output_dir, &docs);
