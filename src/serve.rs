@@ -166,7 +166,41 @@ fn serve(doc: Option<Document>, headers: &HeaderMap, max_age: Duration) -> Respo
         return (StatusCode::NOT_MODIFIED, response_headers).into_response();
     }
     set(&mut response_headers, header::CONTENT_TYPE, doc.content_type);
-    (StatusCode::OK, response_headers, doc.bytes.as_ref().clone()).into_response()
+    set(&mut response_headers, header::VARY, "Accept-Encoding");
+    // Compressed copies are made once per document, not per request.
+    let encoded = match preferred_encoding(headers) {
+        Some(encoding @ "br") => Some((encoding, doc.brotli())),
+        Some(encoding @ "gzip") => Some((encoding, doc.gzip())),
+        _ => None,
+    }
+    .filter(|(_, bytes)| !bytes.is_empty());
+    match encoded {
+        Some((encoding, bytes)) => {
+            set(&mut response_headers, header::CONTENT_ENCODING, encoding);
+            (StatusCode::OK, response_headers, bytes.as_ref().clone()).into_response()
+        }
+        None => (StatusCode::OK, response_headers, doc.bytes.as_ref().clone()).into_response(),
+    }
+}
+
+/// brotli, then gzip, as the client accepts them (`q=0` refuses).
+fn preferred_encoding(headers: &HeaderMap) -> Option<&'static str> {
+    let accept = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok())?;
+    let accepts = |name: &str| {
+        accept.split(',').any(|part| {
+            let mut pieces = part.split(';');
+            let coding = pieces.next().unwrap_or("").trim();
+            let q = pieces.find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok())).unwrap_or(1.0);
+            (coding.eq_ignore_ascii_case(name) || coding == "*") && q > 0.0
+        })
+    };
+    if accepts("br") {
+        Some("br")
+    } else if accepts("gzip") {
+        Some("gzip")
+    } else {
+        None
+    }
 }
 
 fn not_modified(doc: &Document, headers: &HeaderMap) -> bool {
@@ -241,6 +275,41 @@ pub async fn run_server(
     drop(listener);
     if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
         tracing::warn!("some HTTP connections were still open at shutdown and were closed");
+    }
+}
+
+#[cfg(test)]
+mod encoding_tests {
+    use super::*;
+
+    fn accept(value: &str) -> Option<&'static str> {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(value).unwrap());
+        preferred_encoding(&h)
+    }
+
+    #[test]
+    fn brotli_then_gzip_as_the_client_accepts() {
+        assert_eq!(accept("gzip, deflate, br"), Some("br"));
+        assert_eq!(accept("gzip, deflate"), Some("gzip"));
+        assert_eq!(accept("br;q=0, gzip"), Some("gzip"));
+        assert_eq!(accept("gzip;q=0.0, identity"), None);
+        assert_eq!(accept("*"), Some("br"));
+        assert_eq!(preferred_encoding(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn compressed_copies_are_made_once_and_decompress_to_the_document() {
+        use std::io::Read;
+        let doc = Document::new("<feed>Ανακοίνωση</feed>".repeat(100).into_bytes(), "application/atom+xml", Utc::now());
+        let gz = doc.gzip();
+        assert!(std::sync::Arc::ptr_eq(&gz, &doc.gzip()), "made once");
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(gz.as_slice()).read_to_end(&mut out).unwrap();
+        assert_eq!(out, *doc.bytes);
+        let mut out = Vec::new();
+        brotli::Decompressor::new(doc.brotli().as_slice(), 4096).read_to_end(&mut out).unwrap();
+        assert_eq!(out, *doc.bytes);
     }
 }
 

@@ -214,7 +214,7 @@ impl Fetcher {
     /// (SSRF: a stranger's page must not make Plenum fetch from the operator's network).
     pub async fn get_derived(&self, url: &Url, validators: &Validators, origin: &Url) -> Result<FetchOutcome, FetchError> {
         let guard = !is_private_host(origin);
-        if guard && is_private_host(url) {
+        if guard && resolves_private(url).await {
             return Err(FetchError::PrivateAddress(url.to_string()));
         }
         let mut current = url.clone();
@@ -227,7 +227,7 @@ impl Fetcher {
                 let location = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok());
                 let next = location.and_then(|l| current.join(l.trim()).ok()).filter(|u| matches!(u.scheme(), "http" | "https"));
                 let Some(next) = next else { return Err(FetchError::BadRedirect(status.as_u16())) };
-                if guard && is_private_host(&next) {
+                if guard && resolves_private(&next).await {
                     return Err(FetchError::PrivateAddress(next.to_string()));
                 }
                 if seen.contains(&next.to_string()) {
@@ -365,6 +365,31 @@ pub fn is_private_host(url: &Url) -> bool {
     }
 }
 
+/// True when `url`'s host is private by name or address, or when its name
+/// resolves to any private address (a public name pointing at 127.0.0.1).
+/// The fetch resolves the name again, so a resolver that changes its answer
+/// within seconds could still slip through (see SECURITY.md).
+async fn resolves_private(url: &Url) -> bool {
+    if is_private_host(url) {
+        return true;
+    }
+    let Some(url::Host::Domain(name)) = url.host() else { return false };
+    let port = url.port_or_known_default().unwrap_or(80);
+    match tokio::net::lookup_host((name, port)).await {
+        Ok(addrs) => addrs.into_iter().any(|addr| is_private_ip(addr.ip())),
+        // Unresolvable: the fetch itself will fail with the DNS error.
+        Err(_) => false,
+    }
+}
+
+fn is_private_ip(ip: std::net::IpAddr) -> bool {
+    let host = match ip {
+        std::net::IpAddr::V4(v4) => url::Host::<&str>::Ipv4(v4),
+        std::net::IpAddr::V6(v6) => url::Host::<&str>::Ipv6(v6),
+    };
+    Url::parse(&format!("http://{host}/")).is_ok_and(|u| is_private_host(&u))
+}
+
 /// `Retry-After`: delay-seconds or an HTTP date (RFC 9110 10.2.3).
 pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
@@ -485,6 +510,16 @@ mod tests {
         {
             assert!(!is_private_host(&Url::parse(u).unwrap()), "{u}");
         }
+    }
+
+    #[tokio::test]
+    async fn names_that_resolve_to_private_addresses_are_private() {
+        // `localhost` resolves on every machine, to loopback: refused by name and by address.
+        assert!(resolves_private(&Url::parse("http://localhost:8080/x").unwrap()).await);
+        assert!(resolves_private(&Url::parse("http://127.0.0.1/x").unwrap()).await);
+        assert!(!resolves_private(&Url::parse("http://8.8.8.8/x").unwrap()).await);
+        assert!(is_private_ip("10.0.0.1".parse().unwrap()) && is_private_ip("::1".parse().unwrap()));
+        assert!(!is_private_ip("1.1.1.1".parse().unwrap()));
     }
 
     #[test]

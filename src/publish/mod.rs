@@ -49,12 +49,43 @@ pub struct Document {
     pub etag: String,
     /// The feed's `updated`: moves only when its content changes.
     pub last_modified: DateTime<Utc>,
+    /// The bytes gzip- and brotli-compressed, made on the first request that
+    /// asks for them and kept with the document (a document never changes:
+    /// a publish replaces it), so compressed answers cost no CPU after that.
+    gzip: Arc<std::sync::OnceLock<Arc<Vec<u8>>>>,
+    brotli: Arc<std::sync::OnceLock<Arc<Vec<u8>>>>,
 }
 
 impl Document {
     pub fn new(bytes: Vec<u8>, content_type: &'static str, last_modified: DateTime<Utc>) -> Self {
         let etag = format!("\"{}\"", &blake3::hash(&bytes).to_hex()[..32]);
-        Document { bytes: Arc::new(bytes), content_type, etag, last_modified }
+        Document { bytes: Arc::new(bytes), content_type, etag, last_modified, gzip: Arc::default(), brotli: Arc::default() }
+    }
+
+    /// The bytes, gzip-compressed (level 6), made once.
+    pub fn gzip(&self) -> Arc<Vec<u8>> {
+        self.gzip
+            .get_or_init(|| {
+                use std::io::Write;
+                let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(self.bytes.len() / 4), flate2::Compression::new(6));
+                let done = encoder.write_all(&self.bytes).and_then(|()| encoder.finish());
+                Arc::new(done.unwrap_or_default())
+            })
+            .clone()
+    }
+
+    /// The bytes, brotli-compressed (quality 5), made once.
+    pub fn brotli(&self) -> Arc<Vec<u8>> {
+        self.brotli
+            .get_or_init(|| {
+                let mut out = Vec::with_capacity(self.bytes.len() / 5);
+                let params = brotli::enc::BrotliEncoderParams { quality: 5, lgwin: 22, ..Default::default() };
+                match brotli::BrotliCompress(&mut self.bytes.as_slice(), &mut out, &params) {
+                    Ok(_) => Arc::new(out),
+                    Err(_) => Arc::new(Vec::new()),
+                }
+            })
+            .clone()
     }
 }
 
