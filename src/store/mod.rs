@@ -153,7 +153,7 @@ impl Store {
     /// When the store was created: the `updated` of a feed with no entries.
     pub fn created(&self) -> DateTime<Utc> {
         let millis = self.meta.get("created").ok().flatten().and_then(|v| v.as_ref().try_into().ok()).map(i64::from_be_bytes);
-        millis.and_then(|m| Utc.timestamp_millis_opt(m).single()).unwrap_or_else(|| Utc.timestamp_opt(0, 0).unwrap())
+        millis.and_then(|m| Utc.timestamp_millis_opt(m).single()).unwrap_or(DateTime::UNIX_EPOCH)
     }
 
     /// Stores `entry`. It is new, or it matches a stored entry by its
