@@ -17,7 +17,6 @@ mod corpus;
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -121,9 +120,9 @@ fn store_insert(c: &mut Criterion) {
                     .collect::<Vec<_>>()
             },
             |batch| {
-                for entry in batch {
-                    store.upsert(entry, now, true).expect("upsert");
-                }
+                // As a poll stores a document's entries: one batch, languages filed with them.
+                let batch = batch.into_iter().map(|e| (e, true)).collect();
+                store.upsert_batch(batch, now, Some(&|_: &normalize::Entry| "en".to_string())).expect("upsert");
             },
             BatchSize::SmallInput,
         )
@@ -142,13 +141,36 @@ fn filled() -> (tempfile::TempDir, Arc<Config>, Store) {
 
 fn publishing(c: &mut Criterion) {
     let (_dir, config, store) = filled();
-    let context = publish::Context { config: config.clone(), store: store.clone(), max_age: Duration::from_secs(60) };
+    let published = Published::files_only();
+    publish::publish_all(&config, &store, &published).expect("publishes");
+    let context = published.context().expect("published");
     let mut group = c.benchmark_group("publish");
     group.bench_function("merged_atom/10k-stored", |b| {
         b.iter(|| publish::render_request(&context, &Scope::Merged, publish::Format::Atom, &Query::default()).expect("renders"))
     });
     group.sample_size(10);
     group.bench_function("every_feed/10k-stored", |b| b.iter(|| publish::render_all(&config, &store).expect("renders")));
+    // What the daemon does after a poll of one party that brought one entry:
+    // the party's, its country's and language's and the merged documents.
+    let serving = Published::default();
+    publish::publish_all(&config, &store, &serving).expect("publishes");
+    let party = config.parties[0].clone();
+    let mut round = 0u32;
+    group.bench_function("after_one_party_poll/10k-stored", |b| {
+        b.iter_batched(
+            || {
+                round += 1;
+                let mut entry = store.newest_of_party(&party.id, 1).expect("read").pop().expect("an entry");
+                entry.key = EntryKey::from_stored(&format!("{}-new{round}", entry.key.as_str()));
+                entry.published += chrono::Duration::seconds(1);
+                store
+                    .upsert_batch(vec![(entry, false)], chrono::Utc::now(), Some(&|_: &normalize::Entry| "en".to_string()))
+                    .expect("upsert");
+            },
+            |()| publish::publish_all(&config, &store, &serving).expect("publishes"),
+            BatchSize::PerIteration,
+        )
+    });
     group.finish();
 }
 

@@ -137,7 +137,7 @@ pub async fn poll_once(config: Config, force: bool) -> Result<Vec<PollReport>, D
     store.flush().await?;
     crate::ops::retention::prune_if_configured(&config, &store).await;
     if reports.iter().any(|(_, r)| r.changed()) || needs_publishing(&config) {
-        publish_now(&config, &store, &Published::default()).await;
+        publish_now(&config, &store, &Published::files_only()).await;
     } else {
         info!("nothing changed; the published files stand");
     }

@@ -349,7 +349,7 @@ async fn run(
     // Normalizing and storing are CPU and disk work: keep them off the reactor.
     let (store, party, source) = (store.clone(), party.clone(), source.clone());
     let feed = reading.feed;
-    let outcome = tokio::task::spawn_blocking(move || -> Result<(usize, usize, usize, usize, usize, &'static str), String> {
+    let outcome = cpu_work(move || -> Result<(usize, usize, usize, usize, usize, &'static str), String> {
         let now = crate::normalize::now();
         let entries: Vec<_> = feed
             .items
@@ -363,11 +363,23 @@ async fn run(
             })
             .collect();
         let specific: std::collections::HashSet<String> = specific_links(&party, &feed, &entries).into_iter().map(str::to_string).collect();
-        let (mut new, mut updated, mut guessed, mut rotated) = (0, 0, 0, 0);
-        for entry in entries {
-            guessed += usize::from(entry.date_guessed);
-            let by_link = entry.canonical_link.as_ref().is_some_and(|l| specific.contains(l.as_str()));
-            let (outcome, matched) = store.upsert(entry, now, by_link).map_err(|e| format!("cannot store entries: {e}"))?;
+        let guessed = entries.iter().filter(|e| e.date_guessed).count();
+        let batch: Vec<_> = entries
+            .into_iter()
+            .map(|entry| {
+                let by_link = entry.canonical_link.as_ref().is_some_and(|l| specific.contains(l.as_str()));
+                (entry, by_link)
+            })
+            .collect();
+        // The language is decided here, once per stored version, and filed in the same transaction.
+        // The owning source's configured language counts (another source may only fill gaps).
+        let language = |entry: &normalize::Entry| {
+            let owner = party.sources.iter().find(|s| s.id == entry.source).unwrap_or(&source);
+            crate::publish::language::decide(entry, owner.language.as_deref(), Some(&party)).unwrap_or_else(|| "und".to_string())
+        };
+        let outcomes = store.upsert_batch(batch, now, Some(&language)).map_err(|e| format!("cannot store entries: {e}"))?;
+        let (mut new, mut updated, mut rotated) = (0, 0, 0);
+        for (outcome, matched) in outcomes {
             rotated += usize::from(matched == Matched::LinkSameSource);
             match outcome {
                 Upsert::New => new += 1,
@@ -401,6 +413,17 @@ async fn run(
     state.dates_unreadable = reading.dates_unreadable as u64;
     state.format = Some(format.to_string());
     Ok(())
+}
+
+/// Runs parsing, normalizing or storing on the blocking pool, at most one
+/// job per core at a time: more would not finish sooner, and every job in
+/// flight holds a document, its parse tree and its entries in memory.
+async fn cpu_work<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, tokio::task::JoinError> {
+    static GATE: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let gate = GATE.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from)));
+    // The semaphore is never closed, so acquiring fails only if it were; then run ungated.
+    let _permit = gate.acquire().await.ok();
+    tokio::task::spawn_blocking(work).await
 }
 
 /// Items read from one document at most.
@@ -497,7 +520,7 @@ pub async fn read(
     while let Some(page) = next.take() {
         let (rules_c, lang_c) = (rules.clone(), lang.clone());
         let url = page.final_url.clone();
-        let parsed = tokio::task::spawn_blocking(move || {
+        let parsed = cpu_work(move || {
             let body = String::from_utf8_lossy(&page.body).into_owned();
             extract::html::extract(&body, &page.final_url, &rules_c, lang_c.as_deref(), Utc::now())
         })
@@ -532,7 +555,7 @@ pub async fn read(
 /// (autodiscovery: `<link rel="alternate" type="application/rss+xml">`).
 async fn read_feed(fetcher: &Fetcher, origin: &url::Url, fetched: Fetched) -> Result<Reading, String> {
     let parse = |body: Vec<u8>| async move {
-        tokio::task::spawn_blocking(move || extract::feed::extract(&body)).await.map_err(|e| format!("reading the document failed: {e}"))
+        cpu_work(move || extract::feed::extract(&body)).await.map_err(|e| format!("reading the document failed: {e}"))
     };
     let looks_like_html = fetched.content_type.as_deref().is_some_and(|t| t.contains("html")) || {
         let head = String::from_utf8_lossy(&fetched.body[..fetched.body.len().min(512)]).to_ascii_lowercase();
@@ -590,7 +613,7 @@ async fn fetch_details(
             Ok(FetchOutcome::Fetched(page)) => {
                 reading.details += 1;
                 let body = String::from_utf8_lossy(&page.body).into_owned();
-                let detail = tokio::task::spawn_blocking(move || extract::html::detail(&body)).await.unwrap_or_default();
+                let detail = cpu_work(move || extract::html::detail(&body)).await.unwrap_or_default();
                 if item.published.is_none() {
                     if let Some(at) = detail.published {
                         item.published = Some(at);

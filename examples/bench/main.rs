@@ -97,6 +97,10 @@ struct RunArgs {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(MEASURE) {
+        return measure_child(&args[2..]);
+    }
     let cli = Cli::parse();
     if let Some(Cmd::Generate { out, feeds, entries, seed }) = cli.command {
         let corpus = Corpus::generate(Spec::new(feeds, entries, seed));
@@ -152,42 +156,76 @@ impl Usage {
     }
 }
 
-/// Runs `cmd` to the end and measures it with `wait4(2)` (its own rusage,
-/// not this process's nor its other children's).
-fn measure(mut cmd: Command) -> Fallible<Usage> {
+/// Runs `cmd` to the end and measures it with `wait4(2)`: its own rusage,
+/// not this process's nor its other children's.
+///
+/// The child is started by a fresh, small copy of this program
+/// ([`MEASURE`]), not by this process: a child's peak RSS (`ru_maxrss`)
+/// counts the memory of the process that started it as it was at the
+/// exec, and this one holds the whole corpus.
+fn measure(cmd: Command) -> Fallible<Usage> {
+    let report = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut wrapped = Command::new(exe);
+    wrapped.arg(MEASURE).arg(report.path()).arg(cmd.get_program()).args(cmd.get_args());
+    for (name, value) in cmd.get_envs() {
+        match value {
+            Some(value) => wrapped.env(name, value),
+            None => wrapped.env_remove(name),
+        };
+    }
     let started = Instant::now();
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
-    let (out, err) = (drain(child.stdout.take()), drain(child.stderr.take()));
+    let output = wrapped.output().map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    let wall = started.elapsed();
+    let text = std::fs::read_to_string(report.path()).map_err(|e| e.to_string())?;
+    let fields: Vec<u64> = text.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+    let [user_us, sys_us, max_rss_kb, code] = fields[..] else {
+        return Err(format!("{cmd:?} was not measured: {}", String::from_utf8_lossy(&output.stderr)));
+    };
+    Ok(Usage {
+        wall,
+        user: Duration::from_micros(user_us),
+        sys: Duration::from_micros(sys_us),
+        max_rss_kb,
+        success: code == 0,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    })
+}
+
+/// `bench __measure REPORT PROGRAM ARGS...`: runs PROGRAM with this
+/// process's stdio, and writes `user_us sys_us max_rss_kb exit_code` of it
+/// to REPORT.
+const MEASURE: &str = "__measure";
+
+fn measure_child(args: &[String]) -> ExitCode {
+    let [report, program, rest @ ..] = args else { return ExitCode::FAILURE };
+    let child = match Command::new(program).args(rest).spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            eprintln!("cannot start {program}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value, and wait4 writes only into `status` and `usage`.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let pid = child.id() as libc::pid_t;
     // SAFETY: `pid` is our own child, not yet reaped; the pointers are to live locals.
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = started.elapsed();
-    if reaped != pid {
-        return Err(format!("wait4 failed: {}", std::io::Error::last_os_error()));
+    if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } != pid {
+        eprintln!("wait4 failed: {}", std::io::Error::last_os_error());
+        return ExitCode::FAILURE;
     }
-    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
-    Ok(Usage {
-        wall,
-        user: tv(usage.ru_utime),
-        sys: tv(usage.ru_stime),
-        max_rss_kb: usage.ru_maxrss as u64,
-        success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    })
-}
-
-fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_string(&mut text);
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) as u64 } else { 255 };
+    let line = format!("{} {} {} {code}\n", micros(usage.ru_utime), micros(usage.ru_stime), usage.ru_maxrss);
+    match std::fs::write(report, line) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cannot write {report}: {e}");
+            ExitCode::FAILURE
         }
-        text
-    })
+    }
 }
 
 /// What one `poll-once` did, from its output and the store it left.
@@ -252,7 +290,20 @@ fn plenum_binary(args: &RunArgs) -> Fallible<PathBuf> {
 
 fn poll_once(plenum: &Path, config: &Path, label: &str, site: &Site) -> Fallible<PollFigures> {
     site.counts();
-    let mut cmd = Command::new(plenum);
+    // BENCH_WRAP="perf record -g -o /tmp/perf.data --" runs the first poll under a profiler.
+    let wrap: Vec<String> = std::env::var("BENCH_WRAP")
+        .ok()
+        .filter(|_| label.starts_with("poll 1"))
+        .map(|w| w.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    let mut cmd = match wrap.split_first() {
+        Some((program, rest)) => {
+            let mut cmd = Command::new(program);
+            cmd.args(rest).arg(plenum);
+            cmd
+        }
+        None => Command::new(plenum),
+    };
     cmd.arg("--config").arg(config).arg("poll-once").env_remove("RUST_LOG").env("NO_COLOR", "1");
     let usage = measure(cmd)?;
     if !usage.success {

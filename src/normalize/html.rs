@@ -67,7 +67,7 @@ fn drop_foreign_frames(html: &str) -> std::borrow::Cow<'_, str> {
     else {
         return html.into();
     };
-    if !html.to_ascii_lowercase().contains("<iframe") {
+    if !html.as_bytes().windows(7).any(|w| w.eq_ignore_ascii_case(b"<iframe")) {
         return html.into();
     }
     frame.replace_all(html, |caps: &regex::Captures<'_>| {

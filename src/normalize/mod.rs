@@ -125,7 +125,7 @@ pub fn normalize(party: &Party, source: &Source, feed: &RawFeed, item: &RawItem,
         .unwrap_or_default();
     if title.is_empty() {
         // A title-less item (common in RSS for short notes): use its text.
-        let from = summary.as_deref().or(content.as_deref()).map(text::from_html).unwrap_or_default();
+        let from = summary.as_deref().or(content.as_deref()).map(text::from_sanitized).unwrap_or_default();
         title = text::truncate_words(&from, 100);
     }
     if title.is_empty() && link.is_none() {
@@ -144,7 +144,7 @@ pub fn normalize(party: &Party, source: &Source, feed: &RawFeed, item: &RawItem,
     let identity =
         identity::identify(&party.id, &source.id, item.id.as_deref(), link.as_deref(), &title, summary.as_deref(), content.as_deref());
     let canonical_link = link.as_deref().and_then(canonical::canonical_url).map(|c| c.to_string());
-    let text = content.as_deref().or(summary.as_deref()).map(text::from_html).unwrap_or_default();
+    let text = content.as_deref().or(summary.as_deref()).map(text::from_sanitized).unwrap_or_default();
     let content_hash = identity::content_hash(&title, link.as_deref(), summary.as_deref(), content.as_deref());
     Ok(Entry {
         atom_id: identity.atom_id(),

@@ -21,6 +21,7 @@
 //! party's statement, a missed one shows it twice, and the first is worse.
 
 use chrono::{DateTime, Duration, Utc};
+use xxhash_rust::xxh3::xxh3_64;
 
 /// Number of MinHash values kept per entry.
 pub const SKETCH_LEN: usize = 16;
@@ -44,32 +45,59 @@ pub fn title_key(title: &str) -> String {
 
 /// A MinHash sketch of the text's word 3-shingles; empty when the text has
 /// fewer than three words.
+///
+/// Each word is hashed once (xxh3, lowercased), a shingle's hash is xxh3 of
+/// its three word hashes, and the [`SKETCH_LEN`] hash functions are that
+/// hash mixed with a different constant each (splitmix64's finalizer).
+/// Stored sketches are compared with new ones, so this function is part of
+/// the store's format: changing it needs a migration that recomputes them
+/// (see `store::schema`).
 pub fn text_sketch(text: &str) -> Vec<u32> {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(SKETCH_WORDS)
-        .map(|w| w.chars().flat_map(char::to_lowercase).collect())
-        .collect();
+    let mut lowered = String::new();
+    let mut words: Vec<u64> = Vec::with_capacity(SKETCH_WORDS.min(text.len() / 4 + 1));
+    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(SKETCH_WORDS) {
+        if word.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+            words.push(xxh3_64(word.as_bytes()));
+        } else {
+            lowered.clear();
+            lowered.extend(word.chars().flat_map(char::to_lowercase));
+            words.push(xxh3_64(lowered.as_bytes()));
+        }
+    }
     if words.len() < 3 {
         return Vec::new();
     }
     let mut mins = [u32::MAX; SKETCH_LEN];
-    let mut bytes = [0u8; SKETCH_LEN * 4];
-    // One hasher, reset per shingle: `Hasher::new` zeroes about 2 KB each time.
-    let mut hasher = blake3::Hasher::new();
     for shingle in words.windows(3) {
-        // One extendable-output hash gives SKETCH_LEN independent 32-bit hashes.
-        hasher.reset();
-        for word in shingle {
-            hasher.update(word.as_bytes()).update(b" ");
+        let mut bytes = [0u8; 24];
+        for (slot, word) in bytes.chunks_exact_mut(8).zip(shingle) {
+            slot.copy_from_slice(&word.to_le_bytes());
         }
-        hasher.finalize_xof().fill(&mut bytes);
-        for (min, chunk) in mins.iter_mut().zip(bytes.chunks_exact(4)) {
-            *min = (*min).min(u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]));
+        let hash = xxh3_64(&bytes);
+        for (i, min) in mins.iter_mut().enumerate() {
+            *min = (*min).min((mix(hash ^ SEEDS[i]) >> 32) as u32);
         }
     }
     mins.to_vec()
+}
+
+/// One constant per hash function of the sketch (the fractional digits of
+/// the golden ratio, stepped).
+const SEEDS: [u64; SKETCH_LEN] = {
+    let mut seeds = [0u64; SKETCH_LEN];
+    let mut i = 0;
+    while i < SKETCH_LEN {
+        seeds[i] = 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i as u64 + 1);
+        i += 1;
+    }
+    seeds
+};
+
+/// splitmix64's finalizer: a bijective mix of 64 bits.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
 }
 
 /// Estimated Jaccard similarity of two sketches (0 when either is empty).

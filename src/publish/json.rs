@@ -95,7 +95,7 @@ pub fn render(config: &Config, doc: &FeedDoc<'_>) -> Result<Document, PublishErr
 fn item(config: &Config, story: &Story<'_>) -> Item {
     let e = story.entry;
     let content_html = e.content.clone().or_else(|| e.summary.clone()).unwrap_or_else(|| html_escape::encode_text(&e.title).into_owned());
-    let summary = e.summary.as_deref().map(|s| text::truncate_words(&text::from_html(s), 300)).filter(|s| !s.is_empty());
+    let summary = e.summary.as_deref().map(|s| text::truncate_words(&text::from_sanitized(s), 300)).filter(|s| !s.is_empty());
     let authors = story
         .copies()
         .map(|c| match config.party(c.party.as_str()) {

@@ -39,7 +39,7 @@ pub fn decide(entry: &Entry, source_language: Option<&str>, party: Option<&Party
     let mut sample = entry.title.clone();
     if let Some(summary) = entry.summary.as_deref().or(entry.content.as_deref()) {
         sample.push_str(". ");
-        sample.extend(text::from_html(summary).chars().take(600));
+        sample.extend(text::from_sanitized(summary).chars().take(600));
     }
     if let Some(info) = whatlang::detect(&sample).filter(|i| i.is_reliable()) {
         if let Some(lang) = iso_639_1(info.lang()) {

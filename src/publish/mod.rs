@@ -37,7 +37,7 @@ use chrono::{DateTime, Utc};
 use crate::normalize::{story, Entry};
 
 use crate::config::Config;
-use crate::store::{Position, Store, StoreError};
+use crate::store::{Changes, Position, Store, StoreError};
 pub use feed::{Format, Query, QueryError, Scope};
 
 /// One rendered document, ready to serve.
@@ -97,6 +97,10 @@ pub struct Context {
     /// `Cache-Control: max-age`: the interval of the default poll schedule,
     /// between one minute and one hour.
     pub max_age: Duration,
+    /// What the documents were rendered from besides the entries (the
+    /// config and the list of scopes): while it stays the same, a publish
+    /// renders only the scopes whose entries changed.
+    fingerprint: blake3::Hash,
 }
 
 /// The published documents by URL path (`feed.atom`, `parties/pcp.json`,
@@ -107,17 +111,19 @@ pub struct Published {
     context: Arc<RwLock<Option<Arc<Context>>>>,
     /// Feed paths whose content changed at the last publish, for WebSub.
     changed: Arc<Mutex<Vec<String>>>,
+    /// Write the files but keep no documents in memory (`poll-once`).
+    files_only: bool,
 }
 
 impl Published {
-    pub fn get(&self, path: &str) -> Option<Document> {
-        self.docs.read().ok()?.get(path).cloned()
+    /// A publisher that writes the static files and keeps nothing to serve:
+    /// memory stays at one scope's documents however many there are.
+    pub fn files_only() -> Published {
+        Published { files_only: true, ..Published::default() }
     }
 
-    fn replace(&self, docs: BTreeMap<String, Document>) {
-        if let Ok(mut guard) = self.docs.write() {
-            *guard = docs;
-        }
+    pub fn get(&self, path: &str) -> Option<Document> {
+        self.docs.read().ok()?.get(path).cloned()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -145,40 +151,106 @@ pub enum PublishError {
     Write { path: String, cause: String },
 }
 
-/// Renders every document from the store and writes it out. The in-memory
-/// copy is replaced even when a file cannot be written, so the server
-/// keeps serving what the store holds; the first write error is returned.
+/// Renders the documents from the store and writes them out; returns how
+/// many were rendered. The first publish of a process, or after the config
+/// or the list of scopes changed, renders every document; later ones only
+/// those of scopes whose entries changed since (see [`Store::take_changes`]):
+/// a poll of one party rewrites that party's, its country's and its
+/// languages' documents and the merged ones, whatever the store holds. The
+/// in-memory copy is replaced even when a file cannot be written, so the
+/// server keeps serving what the store holds; the first write error is
+/// returned.
 pub fn publish_all(config: &Config, store: &Store, published: &Published) -> Result<usize, PublishError> {
-    let docs = render_all(config, store)?;
+    // Entries whose language is still queued (an import, an older store) are filed first.
+    language::sync(config, store)?;
+    let changes = store.take_changes();
+    let outcome = publish_changes(config, store, published, &changes);
+    if outcome.is_err() {
+        store.restore_changes(changes);
+    }
+    outcome
+}
+
+fn publish_changes(config: &Config, store: &Store, published: &Published, changes: &Changes) -> Result<usize, PublishError> {
+    let scopes = scopes(config, store)?;
+    let fingerprint = blake3::hash(format!("{config:?}\n{scopes:?}").as_bytes());
+    let previous = published.context().filter(|c| c.fingerprint == fingerprint && !published.files_only && !published.is_empty());
+    let affected: Vec<&Scope> = match &previous {
+        Some(_) if !changes.all => scopes.iter().filter(|scope| affected(config, scope, changes)).collect(),
+        _ => scopes.iter().collect(),
+    };
+    let nav = html::Nav::new(config, &scopes);
+    let query = Query::default();
+    let dir = &config.daemon.output_dir;
+    // Each document's file is staged as soon as it is rendered; only a
+    // publisher that serves keeps the documents.
+    let mut files = files::Batch::default();
+    let mut docs = BTreeMap::new();
+    let mut etags = BTreeMap::new();
+    let mut keep = |path: String, doc: Document, files: &mut files::Batch| {
+        files.stage(&dir.join(&path), &doc.bytes);
+        etags.insert(path.clone(), doc.etag.clone());
+        if !published.files_only {
+            docs.insert(path, doc);
+        }
+    };
+    for scope in affected {
+        let page = paging::select(config, store, scope, &query)?;
+        for format in Format::FEEDS.into_iter().chain([Format::Html]) {
+            keep(scope.path(format), render_page(config, store, &nav, scope, format, &query, &page)?, &mut files);
+        }
+    }
+    if previous.is_none() {
+        keep(opml::PATH.to_string(), opml::render(config, &scopes, store.created())?, &mut files);
+    }
     // Everything rendered was read from the store before this flush began, so
     // after it every entry in these documents is on disk, including entries
     // that concurrent polls stored after the caller's own flush. Only then
     // are the documents written or served.
     store.flush_blocking()?;
-    let previous: BTreeMap<String, String> =
-        published.docs.read().map(|d| d.iter().map(|(k, v)| (k.clone(), v.etag.clone())).collect()).unwrap_or_default();
-    let (written, rewritten) = write_all(&config.daemon.output_dir, &docs);
+    let before: BTreeMap<String, String> =
+        published.docs.read().map(|d| etags.keys().filter_map(|k| Some((k.clone(), d.get(k)?.etag.clone()))).collect()).unwrap_or_default();
+    let (written, rewritten) = commit(dir, files);
     // A feed changed when its file did, or (file not writable) its bytes in memory did.
-    let changed: Vec<String> = docs
+    let changed: Vec<String> = etags
         .iter()
-        .filter(|(path, doc)| {
+        .filter(|(path, etag)| {
             let is_feed = Format::FEEDS.iter().any(|f| path.ends_with(&format!(".{}", f.extension())));
-            is_feed && (rewritten.contains(*path) || (written.is_err() && previous.get(*path).is_some_and(|etag| *etag != doc.etag)))
+            is_feed && (rewritten.contains(*path) || (written.is_err() && before.get(*path).is_some_and(|old| old != *etag)))
         })
         .map(|(path, _)| path.clone())
         .collect();
-    let count = docs.len();
-    published.replace(docs);
+    let count = etags.len();
+    if !published.files_only {
+        if let Ok(mut current) = published.docs.write() {
+            if previous.is_none() {
+                current.clear();
+            }
+            current.extend(docs);
+        }
+    }
     let max_age = crate::schedule::interval(&config.daemon.schedule, Utc::now())
         .unwrap_or(Duration::from_secs(1800))
         .clamp(Duration::from_secs(60), Duration::from_secs(3600));
     if let Ok(mut context) = published.context.write() {
-        *context = Some(Arc::new(Context { config: Arc::new(config.clone()), store: store.clone(), max_age }));
+        *context = Some(Arc::new(Context { config: Arc::new(config.clone()), store: store.clone(), max_age, fingerprint }));
     }
     if let Ok(mut c) = published.changed.lock() {
         *c = changed;
     }
     written.map(|()| count)
+}
+
+/// Whether `scope`'s documents show entries of what `changes` names.
+fn affected(config: &Config, scope: &Scope, changes: &Changes) -> bool {
+    match scope {
+        Scope::Merged => !changes.is_empty(),
+        Scope::Party(id) => changes.parties.contains(id),
+        Scope::Country(cc) => {
+            changes.parties.iter().any(|id| config.party(id.as_str()).is_some_and(|p| p.country.eq_ignore_ascii_case(cc)))
+        }
+        Scope::Language(lang) => changes.languages.contains(lang),
+    }
 }
 
 /// One item of a published feed: an entry, and the same story as other
@@ -210,7 +282,7 @@ pub fn scopes(config: &Config, store: &Store) -> Result<Vec<Scope>, StoreError> 
     Ok(scopes)
 }
 
-/// Every document, by URL path.
+/// Every document, by URL path (what a first publish renders).
 pub fn render_all(config: &Config, store: &Store) -> Result<BTreeMap<String, Document>, PublishError> {
     language::sync(config, store)?;
     let scopes = scopes(config, store)?;
@@ -359,22 +431,150 @@ fn group(entries: &[Entry], limit: usize, stop_at_limit: bool) -> (Vec<Story<'_>
     (stories, used)
 }
 
-/// Writes every document; returns the first error and the paths whose
-/// file content changed.
-fn write_all(dir: &Path, docs: &BTreeMap<String, Document>) -> (Result<(), PublishError>, BTreeSet<String>) {
+/// Puts the staged files in place (see [`files::Batch`]); returns the
+/// first error and the paths (relative to `dir`) whose content changed.
+fn commit(dir: &Path, files: files::Batch) -> (Result<(), PublishError>, BTreeSet<String>) {
+    let outcome = files.commit();
+    let rewritten = outcome.written.iter().filter_map(|p| p.strip_prefix(dir).ok()).map(|p| p.to_string_lossy().into_owned()).collect();
     let mut first_error = None;
-    let mut rewritten = BTreeSet::new();
-    for (path, doc) in docs {
-        match files::write_if_changed(&dir.join(path), &doc.bytes) {
-            Ok(true) => {
-                rewritten.insert(path.clone());
-            }
-            Ok(false) => {}
-            Err(e) => {
-                tracing::error!(path = %dir.join(path).display(), error = %e, "cannot write a static file; the server keeps serving it from memory");
-                first_error.get_or_insert(PublishError::Write { path: dir.join(path).display().to_string(), cause: e.to_string() });
-            }
-        }
+    for (path, e) in outcome.failed {
+        tracing::error!(path = %path.display(), error = %e, "cannot write a static file; the server keeps serving it from memory");
+        first_error.get_or_insert(PublishError::Write { path: path.display().to_string(), cause: e.to_string() });
     }
     (first_error.map_or(Ok(()), Err), rewritten)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::{identity, Origin};
+    use crate::store::Upsert;
+
+    const CONFIG: &str = r#"[daemon]
+data_dir = "data"
+output_dir = "public"
+base_url = "http://127.0.0.1:8080/"
+title = "TITLE"
+
+[[party]]
+id = "pcp"
+name = "Portuguese Communist Party"
+abbreviation = "PCP"
+country = "PT"
+languages = ["pt"]
+homepage = "https://www.pcp.pt/"
+[[party.source]]
+id = "feed"
+kind = "feed"
+url = "https://www.pcp.pt/rss.xml"
+
+[[party]]
+id = "kke"
+name = "Communist Party of Greece"
+abbreviation = "KKE"
+country = "GR"
+languages = ["el"]
+homepage = "https://www.kke.gr/"
+[[party.source]]
+id = "feed"
+kind = "feed"
+url = "https://www.kke.gr/rss.xml"
+"#;
+
+    fn load(dir: &Path, title: &str) -> Config {
+        let path = dir.join("plenum.toml");
+        std::fs::write(&path, CONFIG.replace("TITLE", title)).unwrap();
+        crate::config::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn store_one(config: &Config, store: &Store, party: &str, title: &str, hour: i64) {
+        let party = config.party(party).unwrap();
+        let source = &party.sources[0];
+        let published = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 1, 0, 0, 0).unwrap() + chrono::Duration::hours(hour);
+        let ident = identity::identify(&party.id, &source.id, Some(title), None, title, None, None);
+        let entry = Entry {
+            atom_id: ident.atom_id(),
+            key: ident.key,
+            party: party.id.clone(),
+            source: source.id.clone(),
+            sources: vec![source.id.clone()],
+            canonical_link: None,
+            sketch: vec![],
+            title: title.into(),
+            link: None,
+            summary: None,
+            content: None,
+            authors: vec![],
+            language: None,
+            published,
+            date_guessed: false,
+            updated: published,
+            first_seen: published,
+            content_hash: title.into(),
+            source_hash: title.into(),
+            origin: Origin { feed_url: source.url.to_string(), feed_id: None, title: None, link: None },
+        };
+        let lang = party.languages[0].clone();
+        let outcome = store.upsert_batch(vec![(entry, false)], published, Some(&|_: &Entry| lang.clone())).unwrap();
+        assert_eq!(outcome[0].0, Upsert::New);
+    }
+
+    fn text(published: &Published, path: &str) -> String {
+        String::from_utf8(published.get(path).unwrap_or_else(|| panic!("{path} is not served")).bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn a_publish_renders_only_what_changed_and_everything_after_a_config_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = load(dir.path(), "Wire");
+        let store = Store::open(&config.daemon.data_dir).unwrap();
+        store_one(&config, &store, "pcp", "Avante first", 1);
+        store_one(&config, &store, "kke", "Rizospastis first", 2);
+        let published = Published::default();
+        // merged, 2 parties, 2 countries, 2 languages: 7 scopes × 4 formats, and the OPML list.
+        assert_eq!(publish_all(&config, &store, &published).unwrap(), 29);
+        let kke_file = config.daemon.output_dir.join("parties/kke.atom");
+        let kke_before = (std::fs::read(&kke_file).unwrap(), std::fs::metadata(&kke_file).unwrap().modified().unwrap());
+        assert_eq!(publish_all(&config, &store, &published).unwrap(), 0, "nothing changed, nothing rendered");
+
+        store_one(&config, &store, "pcp", "Avante second", 3);
+        // merged, pcp, pt and the language pt.
+        assert_eq!(publish_all(&config, &store, &published).unwrap(), 16);
+        for path in ["feed.atom", "parties/pcp.atom", "countries/pt.atom", "languages/pt.atom", "index.html"] {
+            assert!(text(&published, path).contains("Avante second"), "{path} shows the new entry");
+            let file = std::fs::read_to_string(config.daemon.output_dir.join(path)).unwrap();
+            assert!(file.contains("Avante second"), "the file {path} shows the new entry");
+        }
+        assert!(text(&published, "parties/kke.atom").contains("Rizospastis first"), "untouched documents are still served");
+        let kke_after = (std::fs::read(&kke_file).unwrap(), std::fs::metadata(&kke_file).unwrap().modified().unwrap());
+        assert_eq!(kke_before, kke_after, "another party's file is not rewritten");
+
+        // A new title shows in every document: everything is rendered again.
+        let renamed = load(dir.path(), "Red Wire");
+        assert_eq!(publish_all(&renamed, &store, &published).unwrap(), 29);
+        assert!(text(&published, "parties/kke.atom").contains("Rizospastis first"));
+        assert!(text(&published, "countries/gr.atom").contains("Red Wire"));
+    }
+
+    #[test]
+    fn changes_a_failed_publish_took_are_published_next_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = load(dir.path(), "Wire");
+        let store = Store::open(&config.daemon.data_dir).unwrap();
+        store_one(&config, &store, "pcp", "Avante first", 1);
+        let published = Published::default();
+        publish_all(&config, &store, &published).unwrap();
+        store_one(&config, &store, "kke", "Rizospastis first", 2);
+        // The output directory cannot be written: the documents are still served from memory…
+        std::fs::rename(&config.daemon.output_dir, dir.path().join("moved")).unwrap();
+        std::fs::write(&config.daemon.output_dir, "a file where the directory was").unwrap();
+        assert!(publish_all(&config, &store, &published).is_err());
+        assert!(text(&published, "parties/kke.atom").contains("Rizospastis first"));
+        // …and once it can, nothing is missing from the files.
+        std::fs::remove_file(&config.daemon.output_dir).unwrap();
+        std::fs::rename(dir.path().join("moved"), &config.daemon.output_dir).unwrap();
+        publish_all(&config, &store, &published).unwrap();
+        let file = std::fs::read_to_string(config.daemon.output_dir.join("parties/kke.atom")).unwrap();
+        assert!(file.contains("Rizospastis first"), "{file}");
+    }
 }

@@ -102,7 +102,7 @@ pub fn select(config: &Config, store: &Store, scope: &Scope, query: &Query) -> R
         match &needle {
             Some(needle) => {
                 entry.title.to_lowercase().contains(needle)
-                    || entry.summary.as_deref().is_some_and(|s| text::from_html(s).to_lowercase().contains(needle))
+                    || entry.summary.as_deref().is_some_and(|s| text::from_sanitized(s).to_lowercase().contains(needle))
             }
             None => true,
         }

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{decode, schema, SourceState, Store, StoreError, SCHEMA_VERSION};
+use super::{decode, decode_entry, encode_entry, schema, SourceState, Store, StoreError, SCHEMA_VERSION};
 use crate::config::SourceId;
 use crate::normalize::Entry;
 
@@ -123,7 +123,7 @@ impl Store {
         let mut summary = ExportSummary { entries: 0, sources: 0 };
         for row in self.entries.iter() {
             let (key, bytes) = row.map_err(StoreError::Io)?;
-            let entry: Entry = decode(&bytes, &String::from_utf8_lossy(&key))?;
+            let entry: Entry = decode_entry(&bytes, &String::from_utf8_lossy(&key))?;
             let filed_language = self.language_of(&entry.key)?;
             write_line(out, &Record::Entry(ExportedEntry { entry, filed_language }))?;
             summary.entries += 1;
@@ -198,7 +198,7 @@ impl Store {
                             cause: format!("entry key {} does not belong to party {}", entry.key, entry.party),
                         });
                     }
-                    let value = serde_json::to_vec(&entry).map_err(|e| BackupError::Record { line, cause: e.to_string() })?;
+                    let value = encode_entry(&entry).map_err(|e| BackupError::Record { line, cause: e.to_string() })?;
                     entries.insert(entry.key.as_str().as_bytes(), value);
                     if let Some(language) = filed_language.filter(|l| !l.is_empty() && !l.contains('\0')) {
                         // A placeholder row; rebuilding the indexes dates it.

@@ -41,6 +41,7 @@ pub use retention::{PruneReport, RetentionPolicy};
 pub use schema::SCHEMA_VERSION;
 pub use state::{PollStatus, SourceState};
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -105,6 +106,8 @@ pub struct Store {
     entry_language: sled::Tree,
     language_pending: sled::Tree,
     pruned: sled::Tree,
+    /// What publishing has not yet seen (in memory, shared by clones).
+    changes: query::ChangeLog,
 }
 
 impl Store {
@@ -146,6 +149,7 @@ impl Store {
             entry_language: tree("entry_language")?,
             language_pending: tree("language_pending")?,
             pruned: tree("pruned")?,
+            changes: query::ChangeLog::default(),
             db,
         })
     }
@@ -156,83 +160,159 @@ impl Store {
         millis.and_then(|m| Utc.timestamp_millis_opt(m).single()).unwrap_or(DateTime::UNIX_EPOCH)
     }
 
-    /// Stores `entry`. It is new, or it matches a stored entry by its
-    /// identity or (when `by_link` allows, see [`Matched`]) by its canonical
-    /// link. A match from the entry's own source replaces its text when the
-    /// text changed (`updated` moves to `now`, or the source's later date;
-    /// the `atom:id`, first-seen time and a guessed date stay). A match from
+    /// Stores `entry`; see [`Store::upsert_batch`]. Its language is queued
+    /// for the publisher to decide.
+    pub fn upsert(&self, entry: Entry, now: DateTime<Utc>, by_link: bool) -> Result<(Upsert, Matched), StoreError> {
+        let outcome = self.upsert_batch(vec![(entry, by_link)], now, None)?;
+        Ok(outcome.into_iter().next().unwrap_or((Upsert::Unchanged, Matched::Identity)))
+    }
+
+    /// Stores a poll's entries in one transaction, in order, and says for
+    /// each what happened. An entry is new, or it matches a stored entry
+    /// (or one earlier in the batch) by its identity or, when its `by_link`
+    /// flag allows (see [`Matched`]), by its canonical link. A match from
+    /// the entry's own source replaces its text when the text changed
+    /// (`updated` moves to `now`, or the source's later date; the
+    /// `atom:id`, first-seen time and a guessed date stay). A match from
     /// another source only adds that source and fills what the entry lacks,
-    /// so two sources with different excerpts never flip-flop an entry.
-    /// An entry that retention pruned (see [`Store::prune`]) is not stored
+    /// so two sources with different excerpts never flip-flop an entry. An
+    /// entry that retention pruned (see [`Store::prune`]) is not stored
     /// again while its source still lists it: that is `Unchanged`.
-    pub fn upsert(&self, mut entry: Entry, now: DateTime<Utc>, by_link: bool) -> Result<(Upsert, Matched), StoreError> {
-        let mut target = entry.key.clone();
-        let mut old = self.get(&target)?;
-        let mut matched = Matched::Identity;
-        let alias = entry.canonical_link.as_ref().filter(|_| by_link).map(|link| alias_key(entry.party.as_str(), link));
-        if old.is_none() {
-            if let Some(alias) = &alias {
-                if let Some(key) = self.aliases.get(alias)? {
-                    let key = EntryKey::from_stored(&String::from_utf8_lossy(&key));
-                    if let Some(found) = self.get(&key)? {
+    ///
+    /// `language` files each written version under the language it returns
+    /// in the same transaction; without it the version is queued for
+    /// [`Store::set_language`].
+    pub fn upsert_batch(
+        &self,
+        batch: Vec<(Entry, bool)>,
+        now: DateTime<Utc>,
+        language: Option<&dyn Fn(&Entry) -> String>,
+    ) -> Result<Vec<(Upsert, Matched)>, StoreError> {
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut writes: Vec<Write> = Vec::new();
+        // What this batch wrote so far, seen by its later entries.
+        let mut written: HashMap<EntryKey, Entry> = HashMap::new();
+        let mut claimed: HashMap<Vec<u8>, EntryKey> = HashMap::new();
+        let lookup = |key: &EntryKey, written: &HashMap<EntryKey, Entry>| -> Result<Option<Entry>, StoreError> {
+            match written.get(key) {
+                Some(entry) => Ok(Some(entry.clone())),
+                None => self.get(key),
+            }
+        };
+        for (mut entry, by_link) in batch {
+            let mut target = entry.key.clone();
+            let mut old = lookup(&target, &written)?;
+            let mut matched = Matched::Identity;
+            let alias = entry.canonical_link.as_ref().filter(|_| by_link).map(|link| alias_key(entry.party.as_str(), link));
+            if old.is_none() {
+                if let Some(alias) = &alias {
+                    let holder = match claimed.get(alias) {
+                        Some(key) => Some(key.clone()),
+                        None => self.aliases.get(alias)?.map(|key| EntryKey::from_stored(&String::from_utf8_lossy(&key))),
+                    };
+                    if let Some(found) = holder.map(|key| lookup(&key, &written)).transpose()?.flatten() {
                         matched = if found.sources.contains(&entry.source) || found.source == entry.source {
                             Matched::LinkSameSource
                         } else {
                             Matched::LinkOtherSource
                         };
-                        target = key;
+                        target = found.key.clone();
                         old = Some(found);
                     }
                 }
             }
-        }
-        if old.is_none() && self.was_pruned(&entry, now)? {
-            // Retention removed it; the source still lists it. Not new again.
-            return Ok((Upsert::Unchanged, matched));
-        }
-        let (outcome, write) = match &old {
-            None => {
-                entry.sources = vec![entry.source.clone()];
-                (Upsert::New, entry)
+            if old.is_none() && self.was_pruned(&entry, now)? {
+                // Retention removed it; the source still lists it. Not new again.
+                outcomes.push((Upsert::Unchanged, matched));
+                continue;
             }
-            Some(old) => match merge(old, entry, now) {
-                Some((outcome, merged)) => (outcome, merged),
-                None => return Ok((Upsert::Unchanged, matched)),
-            },
-        };
-        let value = serde_json::to_vec(&write).map_err(|e| StoreError::Corrupt { what: write.key.to_string(), cause: e.to_string() })?;
-        let old_index = old.as_ref().map(|o| (time_key(o), party_key(o)));
-        let new_index = (time_key(&write), party_key(&write));
-        let key = target.as_str().as_bytes().to_vec();
-        let new_alias = if outcome == Upsert::New { alias } else { None };
-        let pending = language_stamp(&write);
-        let trees = (&self.entries, &self.by_time, &self.by_party, &self.aliases, &self.language_pending);
-        let result: Result<(), TransactionError<()>> = trees.transaction(|(entries, by_time, by_party, aliases, language_pending)| {
-            if let Some((t, p)) = &old_index {
-                by_time.remove(t.as_slice())?;
-                by_party.remove(p.as_slice())?;
-            }
-            entries.insert(key.as_slice(), value.as_slice())?;
-            by_time.insert(new_index.0.as_slice(), &[])?;
-            by_party.insert(new_index.1.as_slice(), &[])?;
-            language_pending.insert(key.as_slice(), pending.as_slice())?;
-            if let Some(alias) = &new_alias {
-                // The first entry to claim a link keeps it.
-                if aliases.get(alias.as_slice())?.is_none() {
-                    aliases.insert(alias.as_slice(), key.as_slice())?;
+            let (outcome, write) = match &old {
+                None => {
+                    entry.sources = vec![entry.source.clone()];
+                    (Upsert::New, entry)
                 }
+                Some(old) => match merge(old, entry, now) {
+                    Some((outcome, merged)) => (outcome, merged),
+                    None => {
+                        outcomes.push((Upsert::Unchanged, matched));
+                        continue;
+                    }
+                },
+            };
+            let new_alias = alias.filter(|a| outcome == Upsert::New && !claimed.contains_key(a));
+            if let Some(alias) = &new_alias {
+                claimed.insert(alias.clone(), target.clone());
             }
-            Ok::<(), ConflictableTransactionError<()>>(())
-        });
-        result.map_err(|e| match e {
+            writes.push(Write {
+                key: target.as_str().as_bytes().to_vec(),
+                value: encode_entry(&write)?,
+                old_index: old.as_ref().map(|o| (time_key(o), party_key(o))),
+                new_index: (time_key(&write), party_key(&write)),
+                alias: new_alias,
+                language: language.map(|decide| query::language_row(&decide(&write), &write)),
+                stamp: language_stamp(&write),
+            });
+            if outcome != Upsert::Unchanged {
+                self.changes.note_party(&write.party);
+            }
+            written.insert(target, write);
+            outcomes.push((outcome, matched));
+        }
+        if writes.is_empty() {
+            return Ok(outcomes);
+        }
+        let trees =
+            (&self.entries, &self.by_time, &self.by_party, &self.aliases, &self.language_pending, &self.entry_language, &self.by_language);
+        let result: Result<Vec<Vec<u8>>, TransactionError<()>> =
+            trees.transaction(|(entries, by_time, by_party, aliases, language_pending, entry_language, by_language)| {
+                let mut dropped_languages = Vec::new();
+                for w in &writes {
+                    if let Some((t, p)) = &w.old_index {
+                        by_time.remove(t.as_slice())?;
+                        by_party.remove(p.as_slice())?;
+                    }
+                    entries.insert(w.key.as_slice(), w.value.as_slice())?;
+                    by_time.insert(w.new_index.0.as_slice(), &[])?;
+                    by_party.insert(w.new_index.1.as_slice(), &[])?;
+                    match &w.language {
+                        Some(row) => {
+                            if let Some(old) = entry_language.insert(w.key.as_slice(), row.as_slice())? {
+                                if old.as_ref() != row.as_slice() {
+                                    by_language.remove(old.as_ref())?;
+                                    dropped_languages.push(old.to_vec());
+                                }
+                            }
+                            by_language.insert(row.as_slice(), &[])?;
+                            if w.old_index.is_some() {
+                                // An earlier version may still be queued.
+                                language_pending.remove(w.key.as_slice())?;
+                            }
+                        }
+                        None => {
+                            language_pending.insert(w.key.as_slice(), w.stamp.as_slice())?;
+                        }
+                    }
+                    if let Some(alias) = &w.alias {
+                        // The first entry to claim a link keeps it.
+                        if aliases.get(alias.as_slice())?.is_none() {
+                            aliases.insert(alias.as_slice(), w.key.as_slice())?;
+                        }
+                    }
+                }
+                Ok::<_, ConflictableTransactionError<()>>(dropped_languages)
+            });
+        let dropped = result.map_err(|e| match e {
             TransactionError::Storage(e) => StoreError::Io(e),
             TransactionError::Abort(()) => StoreError::Corrupt { what: "transaction".into(), cause: "aborted".into() },
         })?;
-        Ok((outcome, matched))
+        for row in dropped.iter().chain(writes.iter().filter_map(|w| w.language.as_ref())) {
+            self.changes.note_language_row(row);
+        }
+        Ok(outcomes)
     }
 
     pub fn get(&self, key: &EntryKey) -> Result<Option<Entry>, StoreError> {
-        self.entries.get(key.as_str())?.map(|b| decode(&b, key.as_str())).transpose()
+        self.entries.get(key.as_str())?.map(|b| decode_entry(&b, key.as_str())).transpose()
     }
 
     /// The newest `limit` entries of all parties, newest first.
@@ -258,7 +338,7 @@ impl Store {
             let key = key?;
             let Some(entry_key) = key.get(skip..) else { continue };
             if let Some(bytes) = self.entries.get(entry_key)? {
-                out.push(decode(&bytes, &String::from_utf8_lossy(entry_key))?);
+                out.push(decode_entry(&bytes, &String::from_utf8_lossy(entry_key))?);
             }
         }
         Ok(out)
@@ -410,6 +490,50 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T,
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt { what: what.to_string(), cause: e.to_string() })
 }
 
+/// The first byte of an entry record since schema 2: the rest is the
+/// entry in postcard, lz4-compressed with its length before it. Records of
+/// schema 1 are JSON (first byte `{`) and are still read.
+const ENTRY_FORMAT: u8 = 2;
+/// A record claiming to unpack to more than this is damaged.
+const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
+
+/// One write of [`Store::upsert_batch`], prepared outside its transaction.
+struct Write {
+    key: Vec<u8>,
+    value: Vec<u8>,
+    old_index: Option<(Vec<u8>, Vec<u8>)>,
+    new_index: (Vec<u8>, Vec<u8>),
+    alias: Option<Vec<u8>>,
+    /// The `by_language` row, when the language was decided.
+    language: Option<Vec<u8>>,
+    stamp: Vec<u8>,
+}
+
+/// An entry as stored: a compact binary form, compressed (its HTML is most
+/// of it), about a quarter of its JSON.
+fn encode_entry(entry: &Entry) -> Result<Vec<u8>, StoreError> {
+    let plain = postcard::to_allocvec(entry).map_err(|e| StoreError::Corrupt { what: entry.key.to_string(), cause: e.to_string() })?;
+    let mut out = vec![ENTRY_FORMAT];
+    out.extend_from_slice(&lz4_flex::compress_prepend_size(&plain));
+    Ok(out)
+}
+
+/// Reads an entry record of either format.
+fn decode_entry(bytes: &[u8], what: &str) -> Result<Entry, StoreError> {
+    let corrupt = |cause: String| StoreError::Corrupt { what: what.to_string(), cause };
+    match bytes.split_first() {
+        Some((&ENTRY_FORMAT, packed)) => {
+            let size = packed.first_chunk::<4>().map(|b| u32::from_le_bytes(*b) as usize).unwrap_or(usize::MAX);
+            if size > MAX_RECORD_BYTES {
+                return Err(corrupt(format!("record claims {size} bytes")));
+            }
+            let plain = lz4_flex::decompress_size_prepended(packed).map_err(|e| corrupt(e.to_string()))?;
+            postcard::from_bytes(&plain).map_err(|e| corrupt(e.to_string()))
+        }
+        _ => decode(bytes, what),
+    }
+}
+
 /// Sort key: milliseconds since 1970 with the sign bit flipped, so byte order is time order.
 fn sortable_time(t: DateTime<Utc>) -> [u8; 8] {
     ((t.timestamp_millis() as u64) ^ (1 << 63)).to_be_bytes()
@@ -441,4 +565,4 @@ fn language_stamp(entry: &Entry) -> Vec<u8> {
 }
 
 mod query;
-pub use query::{Direction, Index, Position};
+pub use query::{Changes, Direction, Index, Position};

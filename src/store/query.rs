@@ -9,7 +9,7 @@
 
 use std::ops::Bound;
 
-use super::{decode, language_stamp, sortable_time, Store, StoreError};
+use super::{decode_entry, language_stamp, sortable_time, Store, StoreError};
 use crate::config::PartyId;
 use crate::normalize::{Entry, EntryKey};
 
@@ -149,7 +149,7 @@ impl Store {
             lanes[i].advance()?;
             let Some(key) = suffix.get(8..) else { continue };
             let Some(bytes) = self.entries.get(key)? else { continue };
-            let entry: Entry = decode(&bytes, &String::from_utf8_lossy(key))?;
+            let entry: Entry = decode_entry(&bytes, &String::from_utf8_lossy(key))?;
             let position = Position(suffix);
             if Position::of(&entry) != position {
                 continue;
@@ -169,7 +169,7 @@ impl Store {
             for key in self.entries.iter().keys() {
                 let key = key?;
                 if let Some(bytes) = self.entries.get(&key)? {
-                    let entry: Entry = decode(&bytes, &String::from_utf8_lossy(&key))?;
+                    let entry: Entry = decode_entry(&bytes, &String::from_utf8_lossy(&key))?;
                     self.language_pending.insert(&key, language_stamp(&entry))?;
                 }
             }
@@ -182,7 +182,7 @@ impl Store {
             }
             let key = key?;
             match self.entries.get(&key)? {
-                Some(bytes) => out.push(decode(&bytes, &String::from_utf8_lossy(&key))?),
+                Some(bytes) => out.push(decode_entry(&bytes, &String::from_utf8_lossy(&key))?),
                 None => {
                     self.language_pending.remove(&key)?;
                 }
@@ -196,16 +196,29 @@ impl Store {
     /// it changed again since it was read.
     pub fn set_language(&self, entry: &Entry, language: &str) -> Result<(), StoreError> {
         let key = entry.key.as_str().as_bytes();
-        let row = joined(&separated(language), &Position::of(entry).0);
+        let row = language_row(language, entry);
         let stamp = language_stamp(entry);
         if let Some(old) = self.entry_language.insert(key, row.as_slice())? {
             if old.as_ref() != row.as_slice() {
-                self.by_language.remove(old)?;
+                self.by_language.remove(&old)?;
+                self.changes.note_language_row(&old);
             }
         }
+        self.changes.note_language_row(&row);
         self.by_language.insert(row, &[])?;
         let _ = self.language_pending.compare_and_swap(key, Some(stamp), None as Option<&[u8]>)?;
         Ok(())
+    }
+
+    /// Every party or language whose documents changed since the last
+    /// [`Store::take_changes`]; see [`Changes`].
+    pub fn take_changes(&self) -> Changes {
+        self.changes.take()
+    }
+
+    /// Puts back changes a publish took but could not publish.
+    pub fn restore_changes(&self, changes: Changes) {
+        self.changes.merge(changes);
     }
 
     /// The language an entry is filed under, if it has been decided.
@@ -232,6 +245,78 @@ impl Store {
     /// Number of entries filed under `language`.
     pub fn count_of_language(&self, language: &str) -> usize {
         self.by_language.scan_prefix(separated(language)).count()
+    }
+}
+
+/// `entry`'s row in the language index under `language`.
+pub(super) fn language_row(language: &str, entry: &Entry) -> Vec<u8> {
+    joined(&separated(language), &Position::of(entry).0)
+}
+
+/// What changed in the store since a publish took the last changes: the
+/// parties with entries stored, changed or removed, and the languages
+/// whose index gained or lost rows. `all` after changes that touch
+/// everything (an import, a migration). Kept in memory: a process that
+/// opens the store publishes everything once anyway.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub all: bool,
+    pub parties: std::collections::BTreeSet<PartyId>,
+    pub languages: std::collections::BTreeSet<String>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.parties.is_empty() && self.languages.is_empty()
+    }
+}
+
+/// [`Changes`] shared by every handle on one store.
+#[derive(Clone, Default)]
+pub(super) struct ChangeLog(std::sync::Arc<std::sync::Mutex<Changes>>);
+
+impl ChangeLog {
+    fn with(&self, f: impl FnOnce(&mut Changes)) {
+        // A poisoned log still records: losing a change would leave a feed stale.
+        let mut guard = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut guard);
+    }
+
+    pub(super) fn note_party(&self, party: &PartyId) {
+        self.with(|c| {
+            if !c.parties.contains(party) {
+                c.parties.insert(party.clone());
+            }
+        });
+    }
+
+    /// Notes the language of a `by_language` row (`language ‖ 0 ‖ ...`).
+    pub(super) fn note_language_row(&self, row: &[u8]) {
+        let language = row.split(|b| *b == 0).next().unwrap_or_default();
+        let language = String::from_utf8_lossy(language);
+        self.with(|c| {
+            if !c.languages.contains(language.as_ref()) {
+                c.languages.insert(language.into_owned());
+            }
+        });
+    }
+
+    pub(super) fn note_all(&self) {
+        self.with(|c| c.all = true);
+    }
+
+    fn take(&self) -> Changes {
+        let mut taken = Changes::default();
+        self.with(|c| taken = std::mem::take(c));
+        taken
+    }
+
+    fn merge(&self, more: Changes) {
+        self.with(|c| {
+            c.all |= more.all;
+            c.parties.extend(more.parties);
+            c.languages.extend(more.languages);
+        });
     }
 }
 

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
-use super::{alias_key, decode, party_key, sortable_time, time_key, Store, StoreError};
+use super::{alias_key, decode_entry, party_key, sortable_time, time_key, Store, StoreError};
 use crate::normalize::Entry;
 
 /// Entries removed per batch: the most one pass holds in memory.
@@ -196,7 +196,7 @@ impl Store {
             &self.language_pending,
             &self.pruned,
         );
-        let outcome: Result<Option<Entry>, TransactionError<StoreError>> =
+        let outcome: Result<Option<(Entry, Option<sled::IVec>)>, TransactionError<StoreError>> =
             trees.transaction(|(entries, by_time, by_party, aliases, by_language, entry_language, pending, pruned)| {
                 let Some(bytes) = entries.get(key)? else {
                     // A row for an entry that is gone: drop the row.
@@ -207,7 +207,7 @@ impl Store {
                     }
                     return Ok(None);
                 };
-                let entry: Entry = decode(&bytes, &String::from_utf8_lossy(key)).map_err(ConflictableTransactionError::Abort)?;
+                let entry: Entry = decode_entry(&bytes, &String::from_utf8_lossy(key)).map_err(ConflictableTransactionError::Abort)?;
                 if time_key(&entry).as_slice() != position {
                     return Ok(None); // re-dated since the batch was read
                 }
@@ -220,8 +220,9 @@ impl Store {
                         aliases.remove(alias)?;
                     }
                 }
-                if let Some(language_row) = entry_language.remove(key)? {
-                    by_language.remove(language_row)?;
+                let language_row = entry_language.remove(key)?;
+                if let Some(row) = &language_row {
+                    by_language.remove(row)?;
                 }
                 pending.remove(key)?;
                 if rule == Rule::Count {
@@ -229,14 +230,18 @@ impl Store {
                     stone.extend_from_slice(&sortable_time(now));
                     pruned.insert(key, stone)?;
                 }
-                Ok(Some(entry))
+                Ok(Some((entry, language_row)))
             });
         let removed = outcome.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Io(e),
         })?;
         match removed {
-            Some(entry) => {
+            Some((entry, language_row)) => {
+                self.changes.note_party(&entry.party);
+                if let Some(row) = language_row {
+                    self.changes.note_language_row(&row);
+                }
                 match rule {
                     Rule::Age => report.by_age += 1,
                     Rule::Count => report.by_count += 1,

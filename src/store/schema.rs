@@ -21,18 +21,20 @@ use std::sync::Once;
 use chrono::Utc;
 use tracing::{info, warn};
 
-use super::{alias_key, decode, language_stamp, party_key, time_key, Store, StoreError};
-use crate::normalize::Entry;
+use super::{alias_key, decode_entry, encode_entry, language_stamp, party_key, time_key, Store, StoreError, ENTRY_FORMAT};
+use crate::normalize::{story, text};
 
 /// The store layout this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One step: brings a store from version `i` (its index here) to `i + 1`.
 type Migration = fn(&Store) -> Result<(), StoreError>;
 
 /// `MIGRATIONS[v]` migrates version `v` to `v + 1`, with a line for the log.
-const MIGRATIONS: [(&str, Migration); SCHEMA_VERSION as usize] =
-    [("v0 → v1: rebuild the time, party, link and language indexes from the entries", rebuild_indexes)];
+const MIGRATIONS: [(&str, Migration); SCHEMA_VERSION as usize] = [
+    ("v0 → v1: rebuild the time, party, link and language indexes from the entries", rebuild_indexes),
+    ("v1 → v2: store entries compressed, and recompute their text sketches", reencode_entries),
+];
 
 /// The store's version: stored, or inferred for a store that has none.
 fn stored_version(store: &Store) -> Result<Option<u32>, StoreError> {
@@ -77,6 +79,8 @@ pub(super) fn check_and_migrate(store: &Store, dir: &Path) -> Result<(), StoreEr
             return Err(StoreError::Damaged { path: dir.to_path_buf(), cause: cause.to_string() });
         }
         store.meta.insert("created", &Utc::now().timestamp_millis().to_be_bytes())?;
+        // Empty, so nothing to queue for the language index.
+        store.meta.insert("language_index", &1u32.to_be_bytes())?;
         write_version(store, SCHEMA_VERSION)?;
         return write_marker(dir);
     };
@@ -111,14 +115,14 @@ pub(super) fn rebuild_indexes(store: &Store) -> Result<(), StoreError> {
     store.language_pending.clear()?;
     for row in store.entries.iter() {
         let (key, bytes) = row?;
-        let entry: Entry = decode(&bytes, &String::from_utf8_lossy(&key))?;
+        let entry = decode_entry(&bytes, &String::from_utf8_lossy(&key))?;
         store.by_time.insert(time_key(&entry), &[])?;
         store.by_party.insert(party_key(&entry), &[])?;
         if let Some(link) = &entry.canonical_link {
             let alias = alias_key(entry.party.as_str(), link);
             let claimed_earlier = match store.aliases.get(&alias)? {
                 Some(holder) => match store.entries.get(&holder)? {
-                    Some(other) => decode::<Entry>(&other, &String::from_utf8_lossy(&holder))?.first_seen <= entry.first_seen,
+                    Some(other) => decode_entry(&other, &String::from_utf8_lossy(&holder))?.first_seen <= entry.first_seen,
                     None => false,
                 },
                 None => false,
@@ -149,6 +153,29 @@ pub(super) fn rebuild_indexes(store: &Store) -> Result<(), StoreError> {
         }
     }
     store.meta.insert("language_index", &1u32.to_be_bytes())?;
+    store.changes.note_all();
+    Ok(())
+}
+
+/// Rewrites every entry still in JSON in the compressed format, with its
+/// sketch recomputed by this build's [`story::text_sketch`] (the function
+/// changed with the format, and sketches are compared across versions).
+/// Safe to run twice: entries already converted are skipped.
+fn reencode_entries(store: &Store) -> Result<(), StoreError> {
+    let mut converted = 0usize;
+    for row in store.entries.iter() {
+        let (key, bytes) = row?;
+        if bytes.first() == Some(&ENTRY_FORMAT) {
+            continue;
+        }
+        let mut entry = decode_entry(&bytes, &String::from_utf8_lossy(&key))?;
+        let text = entry.content.as_deref().or(entry.summary.as_deref()).map(text::from_sanitized).unwrap_or_default();
+        entry.sketch = story::text_sketch(&text);
+        store.entries.insert(&key, encode_entry(&entry)?)?;
+        converted += 1;
+    }
+    info!(entries = converted, "entries converted");
+    store.changes.note_all();
     Ok(())
 }
 

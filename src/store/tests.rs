@@ -423,3 +423,79 @@ fn a_damaged_store_gives_an_error_naming_the_path_and_the_remedy_never_a_panic()
         }
     }
 }
+
+#[test]
+fn a_version_1_store_gets_compressed_records_and_fresh_sketches() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = linked_at("pcp", "a", "https://pcp.pt/a", t(1));
+    a.content = Some("<p>Os trabalhadores lutam pela paz e pelo pão em todo o país</p>".into());
+    a.sketch = vec![7; crate::normalize::story::SKETCH_LEN]; // a sketch of the old function
+    {
+        let store = Store::open(dir.path()).unwrap();
+        // A store as schema 1 wrote it: entries in JSON.
+        store.upsert(a.clone(), t(3), true).unwrap();
+        store.entries.insert(a.key.as_str(), serde_json::to_vec(&a).unwrap()).unwrap();
+        store.meta.insert("schema_version", &1u32.to_be_bytes()).unwrap();
+        store.flush_blocking().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let raw = store.entries.get(a.key.as_str()).unwrap().unwrap();
+    assert_eq!(raw.first(), Some(&ENTRY_FORMAT), "the record is rewritten in the new format");
+    let migrated = store.get(&a.key).unwrap().unwrap();
+    let want = crate::normalize::story::text_sketch("Os trabalhadores lutam pela paz e pelo pão em todo o país");
+    assert_eq!(migrated.sketch, want);
+    assert_eq!(Entry { sketch: a.sketch.clone(), ..migrated }, a, "nothing else changes");
+    assert!(store.take_changes().all, "a migration republishes everything");
+}
+
+#[test]
+fn compressed_records_are_smaller_and_damage_is_an_error() {
+    let mut e = entry("pcp", "1", "Título", t(0));
+    e.content = Some("<p>Avante! Uma nota do Comité Central sobre a luta dos trabalhadores. </p>".repeat(30));
+    let packed = encode_entry(&e).unwrap();
+    assert!(packed.len() * 4 < serde_json::to_vec(&e).unwrap().len(), "{} bytes", packed.len());
+    assert_eq!(decode_entry(&packed, "k").unwrap(), e);
+    for damaged in [&packed[..packed.len() / 2], &[ENTRY_FORMAT, 0xff, 0xff, 0xff, 0x7f][..], &[ENTRY_FORMAT][..], b"{not json"] {
+        assert!(matches!(decode_entry(damaged, "k"), Err(StoreError::Corrupt { .. })));
+    }
+}
+
+#[test]
+fn a_batch_sees_its_own_earlier_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let first = linked_at("pcp", "a", "https://pcp.pt/a", t(1));
+    let mut edited = first.clone();
+    edited.title = "Edited".into();
+    edited.source_hash = "changed".into();
+    // The same link under a rotated id, later in the same document.
+    let mut rotated = linked_at("pcp", "a-rotated", "https://pcp.pt/a", t(1));
+    rotated.title = "Edited".into();
+    rotated.source_hash = "changed".into();
+    let other = linked_at("pcp", "b", "https://pcp.pt/b", t(2));
+    let decide = |e: &Entry| if e.key == other.key { "pt".to_string() } else { "es".to_string() };
+    let outcomes = store
+        .upsert_batch(vec![(first.clone(), true), (edited, true), (rotated, true), (other.clone(), true)], t(3), Some(&decide))
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        [
+            (Upsert::New, Matched::Identity),
+            (Upsert::Updated, Matched::Identity),
+            (Upsert::Unchanged, Matched::LinkSameSource),
+            (Upsert::New, Matched::Identity)
+        ]
+    );
+    assert_eq!(store.len(), 2);
+    assert_eq!(store.newest(10).unwrap().len(), 2, "one index row per entry");
+    assert_eq!(store.get(&first.key).unwrap().unwrap().title, "Edited");
+    assert_eq!((store.count_of_language("es"), store.count_of_language("pt")), (1, 1), "languages filed in the same write");
+    assert!(store.language_pending(10).unwrap().is_empty());
+    let changes = store.take_changes();
+    assert_eq!(changes.parties.iter().map(PartyId::as_str).collect::<Vec<_>>(), ["pcp"]);
+    assert_eq!(changes.languages.iter().map(String::as_str).collect::<Vec<_>>(), ["es", "pt"]);
+    assert!(!changes.all);
+    assert!(store.take_changes().is_empty(), "taken once");
+    assert_eq!(store.upsert_batch(vec![(other.clone(), true)], t(4), Some(&decide)).unwrap(), [(Upsert::Unchanged, Matched::Identity)]);
+    assert!(store.take_changes().is_empty(), "nothing changed, nothing to republish");
+}
