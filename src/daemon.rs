@@ -335,16 +335,24 @@ pub async fn run(mut config: Config) -> Result<(), DaemonError> {
     if stale > 0 {
         info!(files = stale, "removed temporary files left by an interrupted run");
     }
-    // Ready for systemd: the store is open and the server listens.
-    notify::ready();
-    // The first publish comes before the first request is answered: clients
-    // that connect meanwhile wait in the listen backlog instead of getting 404s.
-    publish_now(&config, &store, &published).await;
-    health.mark_ready();
+    // The merged feed is rendered before the first request is answered
+    // (clients that connect meanwhile wait in the listen backlog), then
+    // served while every other document is published; until that is done,
+    // a document not yet published is rendered on request.
+    let (first_config, first_store, first_published) = (config.clone(), store.clone(), published.clone());
+    match tokio::task::spawn_blocking(move || publish::publish_merged(&first_config, &first_store, &first_published)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => error!(error = %e, "cannot render the merged feed; serving after the full publish"),
+        Err(e) => error!(error = %e, "rendering task died"),
+    }
     let server = tokio::spawn({
         let stop = stop.clone();
         async move { serve::run_server(listener, app, header_timeout, stop.wait()).await }
     });
+    // Ready for systemd: the store is open and the server answers.
+    notify::ready();
+    publish_now(&config, &store, &published).await;
+    health.mark_ready();
     notify::status(&status_line(&config, &store));
 
     let poller = Poller {

@@ -116,8 +116,25 @@ async fn answer(published: &Published, target: Target, query: Option<String>, he
         Target::Page(scope, format) => (scope, format),
     };
     let path = scope.path(format);
-    let Some(plain_doc) = published.get(&path) else {
-        return plain(StatusCode::NOT_FOUND, "no such feed or page\n");
+    let plain_doc = match published.get(&path) {
+        Some(doc) => doc,
+        // At start-up, before every document is published: rendered on request.
+        None if !published.is_complete() => {
+            let (published, scope) = (published.clone(), scope.clone());
+            match tokio::task::spawn_blocking(move || published.render_missing(&scope, format)).await {
+                Ok(Some(Ok(doc))) => doc,
+                Ok(None) => return plain(StatusCode::NOT_FOUND, "no such feed or page\n"),
+                Ok(Some(Err(e))) => {
+                    tracing::error!(path, error = %e, "cannot render a requested page");
+                    return plain(StatusCode::INTERNAL_SERVER_ERROR, "this page cannot be rendered now; the log says why\n");
+                }
+                Err(e) => {
+                    tracing::error!(path, error = %e, "rendering task died");
+                    return plain(StatusCode::INTERNAL_SERVER_ERROR, "this page cannot be rendered now\n");
+                }
+            }
+        }
+        None => return plain(StatusCode::NOT_FOUND, "no such feed or page\n"),
     };
     let query_text = query.unwrap_or_default();
     if query_text.is_empty() {

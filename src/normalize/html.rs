@@ -38,6 +38,22 @@ const TRACKERS: &[&str] = &[
 /// nested deeper than [`MAX_NESTING`] is kept as escaped text only: building
 /// a tree of it would cost minutes (see `extract::html::nesting_exceeds`).
 pub fn sanitize(html: &str, base: &Url) -> String {
+    if is_plain_text(html) {
+        // No markup and no entity: the sanitizer would return it unchanged
+        // (most RSS descriptions are such excerpts).
+        return html.to_string();
+    }
+    sanitize_markup(html, base)
+}
+
+/// True when `html` has nothing a parser would change: no markup, no
+/// entity, none of the characters HTML's input stream rewrites or its
+/// serializer escapes.
+fn is_plain_text(html: &str) -> bool {
+    !html.contains(['<', '>', '&', '\0', '\r', '\u{A0}'])
+}
+
+fn sanitize_markup(html: &str, base: &Url) -> String {
     if nesting_exceeds(html, MAX_NESTING) {
         return text_only(html);
     }
@@ -164,6 +180,26 @@ mod tests {
 
     fn clean(html: &str) -> String {
         sanitize(html, &Url::parse("https://www.kke.gr/articles/x/").unwrap())
+    }
+
+    #[test]
+    fn plain_text_is_kept_as_the_sanitizer_would_write_it() {
+        let base = Url::parse("https://www.kke.gr/").unwrap();
+        let samples = [
+            "Δήλωση του ΚΚΕ για την απεργία",
+            "  leading and trailing  \n\t spaces ",
+            "quotes \" and ' and = signs; 100% [brackets] {braces}",
+            "emoji ✊ and CJK 共产党 and RTL حزب",
+            "",
+            "a\u{FEFF}b\u{200B}c\u{1}d",
+        ];
+        for text in samples {
+            assert!(is_plain_text(text), "{text:?}");
+            assert_eq!(sanitize(text, &base), sanitize_markup(text, &base), "{text:?}");
+        }
+        for marked in ["a < b", "a > b", "Tom &amp; Jerry", "a\u{A0}b", "line\r\nbreak", "nul\0"] {
+            assert!(!is_plain_text(marked), "{marked:?} goes through the sanitizer");
+        }
     }
 
     #[test]

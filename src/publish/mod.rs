@@ -113,6 +113,9 @@ pub struct Published {
     changed: Arc<Mutex<Vec<String>>>,
     /// Write the files but keep no documents in memory (`poll-once`).
     files_only: bool,
+    /// Set once every document has been published: until then a document
+    /// not yet in memory is rendered on request ([`Published::render_missing`]).
+    complete: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Published {
@@ -128,6 +131,26 @@ impl Published {
 
     pub fn is_empty(&self) -> bool {
         self.docs.read().map(|d| d.is_empty()).unwrap_or(true)
+    }
+
+    /// Whether every document has been published at least once.
+    pub fn is_complete(&self) -> bool {
+        self.complete.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Before the first full publish (at start-up), a document of `scope`
+    /// that exists but is not in memory yet, rendered now from the store;
+    /// `None` when the scope has no documents or after the first publish.
+    pub fn render_missing(&self, scope: &Scope, format: Format) -> Option<Result<Document, PublishError>> {
+        if self.is_complete() {
+            return None;
+        }
+        let context = self.context()?;
+        let exists = match scopes(&context.config, &context.store) {
+            Ok(scopes) => scopes.contains(scope),
+            Err(e) => return Some(Err(e.into())),
+        };
+        exists.then(|| render_request(&context, scope, format, &Query::default()))
     }
 
     /// The config and store of the last publish; `None` before the first.
@@ -149,6 +172,40 @@ pub enum PublishError {
     Render { path: String, cause: String },
     #[error("cannot write {path}: {cause}")]
     Write { path: String, cause: String },
+}
+
+/// The merged feed's documents only, into memory, and the context to
+/// render the rest on request: what start-up serves within milliseconds,
+/// before [`publish_all`] renders and writes every document. Writes no
+/// file and leaves the store's changes for that publish.
+pub fn publish_merged(config: &Config, store: &Store, published: &Published) -> Result<usize, PublishError> {
+    let scopes = scopes(config, store)?;
+    let nav = html::Nav::new(config, &scopes);
+    let query = Query::default();
+    let page = paging::select(config, store, &Scope::Merged, &query)?;
+    let mut docs = BTreeMap::new();
+    for format in Format::FEEDS.into_iter().chain([Format::Html]) {
+        docs.insert(Scope::Merged.path(format), render_page(config, store, &nav, &Scope::Merged, format, &query, &page)?);
+    }
+    docs.insert(opml::PATH.to_string(), opml::render(config, &scopes, store.created())?);
+    let count = docs.len();
+    if let Ok(mut current) = published.docs.write() {
+        current.extend(docs);
+    }
+    // A fingerprint no publish has: the next publish renders everything.
+    let fingerprint = blake3::Hash::from_bytes([0; 32]);
+    if let Ok(mut context) = published.context.write() {
+        *context =
+            Some(Arc::new(Context { config: Arc::new(config.clone()), store: store.clone(), max_age: max_age(config), fingerprint }));
+    }
+    Ok(count)
+}
+
+/// `Cache-Control: max-age`: the default schedule's interval, within one minute and one hour.
+fn max_age(config: &Config) -> Duration {
+    crate::schedule::interval(&config.daemon.schedule, Utc::now())
+        .unwrap_or(Duration::from_secs(1800))
+        .clamp(Duration::from_secs(60), Duration::from_secs(3600))
 }
 
 /// Renders the documents from the store and writes them out; returns how
@@ -229,12 +286,11 @@ fn publish_changes(config: &Config, store: &Store, published: &Published, change
             current.extend(docs);
         }
     }
-    let max_age = crate::schedule::interval(&config.daemon.schedule, Utc::now())
-        .unwrap_or(Duration::from_secs(1800))
-        .clamp(Duration::from_secs(60), Duration::from_secs(3600));
     if let Ok(mut context) = published.context.write() {
-        *context = Some(Arc::new(Context { config: Arc::new(config.clone()), store: store.clone(), max_age, fingerprint }));
+        *context =
+            Some(Arc::new(Context { config: Arc::new(config.clone()), store: store.clone(), max_age: max_age(config), fingerprint }));
     }
+    published.complete.store(true, std::sync::atomic::Ordering::Release);
     if let Ok(mut c) = published.changed.lock() {
         *c = changed;
     }
@@ -447,6 +503,7 @@ fn commit(dir: &Path, files: files::Batch) -> (Result<(), PublishError>, BTreeSe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::PartyId;
     use crate::normalize::{identity, Origin};
     use crate::store::Upsert;
 
@@ -554,6 +611,29 @@ url = "https://www.kke.gr/rss.xml"
         assert_eq!(publish_all(&renamed, &store, &published).unwrap(), 29);
         assert!(text(&published, "parties/kke.atom").contains("Rizospastis first"));
         assert!(text(&published, "countries/gr.atom").contains("Red Wire"));
+    }
+
+    #[test]
+    fn at_start_up_the_merged_feed_comes_first_and_the_rest_is_rendered_on_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = load(dir.path(), "Wire");
+        let store = Store::open(&config.daemon.data_dir).unwrap();
+        store_one(&config, &store, "pcp", "Avante first", 1);
+        store_one(&config, &store, "kke", "Rizospastis first", 2);
+        let published = Published::default();
+        assert_eq!(publish_merged(&config, &store, &published).unwrap(), 5);
+        assert!(text(&published, "feed.atom").contains("Rizospastis first"));
+        assert!(published.get("parties/kke.atom").is_none() && !config.daemon.output_dir.join("feed.atom").exists());
+        let kke = PartyId::parse("kke").unwrap();
+        let rendered = published.render_missing(&Scope::Party(kke.clone()), Format::Atom).unwrap().unwrap();
+        assert!(String::from_utf8_lossy(&rendered.bytes).contains("Rizospastis first"));
+        let unknown = PartyId::parse("nobody").unwrap();
+        assert!(published.render_missing(&Scope::Party(unknown), Format::Atom).is_none(), "no such party: nothing to render");
+        assert!(published.render_missing(&Scope::Language("fr".into()), Format::Rss).is_none(), "no entry in French");
+        // The full publish that follows renders and writes everything.
+        assert_eq!(publish_all(&config, &store, &published).unwrap(), 29);
+        assert!(published.is_complete() && published.render_missing(&Scope::Party(kke), Format::Atom).is_none());
+        assert!(config.daemon.output_dir.join("parties/kke.atom").exists());
     }
 
     #[test]
