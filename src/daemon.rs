@@ -122,9 +122,16 @@ pub async fn poll_once(config: Config, force: bool) -> Result<Vec<PollReport>, D
     let config = Arc::new(config);
     let mut tasks = tokio::task::JoinSet::new();
     let sources: Vec<(Party, Source)> = config.sources().filter(|(_, s)| s.enabled).map(|(p, s)| (p.clone(), s.clone())).collect();
+    // Polls in progress at once: enough to keep `concurrency` requests in
+    // flight while others are read, few enough that documents fetched but
+    // not yet read do not pile up in memory.
+    let slots = Arc::new(tokio::sync::Semaphore::new(config.daemon.concurrency.max(1) * 2));
     for (index, (party, source)) in sources.into_iter().enumerate() {
-        let (fetcher, store, policy) = (fetcher.clone(), store.clone(), policy.clone());
-        tasks.spawn(async move { (index, poll::poll_source(&fetcher, &store, &party, &source, &policy, Trigger::Manual { force }).await) });
+        let (fetcher, store, policy, slots) = (fetcher.clone(), store.clone(), policy.clone(), slots.clone());
+        tasks.spawn(async move {
+            let _slot = slots.acquire_owned().await.ok();
+            (index, poll::poll_source(&fetcher, &store, &party, &source, &policy, Trigger::Manual { force }).await)
+        });
     }
     let mut reports = Vec::new();
     while let Some(done) = tasks.join_next().await {

@@ -305,6 +305,7 @@ fn poll_once(plenum: &Path, config: &Path, label: &str, site: &Site) -> Fallible
         None => Command::new(plenum),
     };
     cmd.arg("--config").arg(config).arg("poll-once").env_remove("RUST_LOG").env("NO_COLOR", "1");
+
     let usage = measure(cmd)?;
     if !usage.success {
         return Err(format!("`plenum poll-once` failed ({label}):\n{}", usage.stderr));
@@ -423,6 +424,11 @@ fn run(args: &RunArgs) -> Fallible<Vec<String>> {
     }
     if third.new + third.updated == 0 {
         problems.push("third poll: nothing new or updated".into());
+    }
+    if args.html == 0 && third.updated > edited {
+        // Only an entry's own source rewrites it, so at most the edited items are updated
+        // (an html source beside a feed may also fill what the feed lacks).
+        problems.push(format!("third poll: {} entries updated, but only {edited} items were edited", third.updated));
     }
     if first.stored == 0 {
         problems.push("nothing stored".into());

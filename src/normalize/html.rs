@@ -15,6 +15,9 @@ use url::Url;
 
 use crate::extract::html::{nesting_exceeds, MAX_NESTING};
 
+/// The `sandbox` of every frame kept.
+const FRAME_SANDBOX: &str = "allow-scripts allow-same-origin allow-popups";
+
 /// Hosts whose embedded players may stay (as sandboxed iframes).
 pub const VIDEO_HOSTS: &[(&str, &str)] = &[
     ("www.youtube.com", "/embed/"),
@@ -93,7 +96,12 @@ fn drop_foreign_frames(html: &str) -> std::borrow::Cow<'_, str> {
             return String::new();
         }
         let open_end = tag.find('>').map_or(tag.len(), |i| i + 1);
-        format!("{}</iframe>", &tag[..open_end])
+        // The sanitizer sets these two on every frame, appending those a
+        // frame lacks in the order of a hash map, which differs between
+        // processes: written first here, they are only overwritten in
+        // place, so the same item always sanitizes to the same bytes (and
+        // is not "updated" on every poll). `<iframe` is 7 bytes.
+        format!("<iframe sandbox=\"{FRAME_SANDBOX}\" loading=\"lazy\"{}</iframe>", tag.get(7..open_end).unwrap_or(">"))
     })
 }
 
@@ -128,7 +136,8 @@ fn builder() -> ammonia::Builder<'static> {
         .link_rel(Some("noopener noreferrer"))
         .add_tags(["iframe"])
         .add_tag_attributes("iframe", ["src", "width", "height", "title", "allowfullscreen"])
-        .set_tag_attribute_value("iframe", "sandbox", "allow-scripts allow-same-origin allow-popups")
+        .add_tag_attributes("iframe", ["sandbox", "loading"])
+        .set_tag_attribute_value("iframe", "sandbox", FRAME_SANDBOX)
         .set_tag_attribute_value("iframe", "loading", "lazy")
         .attribute_filter(|element, attribute, value| {
             if element == "iframe" && attribute == "src" && !is_video_player(value) {
@@ -180,6 +189,18 @@ mod tests {
 
     fn clean(html: &str) -> String {
         sanitize(html, &Url::parse("https://www.kke.gr/articles/x/").unwrap())
+    }
+
+    #[test]
+    fn a_frame_sanitizes_to_the_same_bytes_in_every_thread() {
+        // Each thread has its own allowlist, with its own hash-map order:
+        // the output must not depend on it.
+        let html = r#"<p>Video</p><IFRAME src="https://www.youtube.com/embed/x1" allowfullscreen sandbox="allow-top-navigation"></iframe>"#;
+        let outputs: Vec<String> = (0..8).map(|_| std::thread::spawn(move || clean(html))).map(|t| t.join().unwrap()).collect();
+        let want = r#"<p>Video</p><iframe sandbox="allow-scripts allow-same-origin allow-popups" loading="lazy" src="https://www.youtube.com/embed/x1" allowfullscreen=""></iframe>"#;
+        for out in outputs {
+            assert_eq!(out, want);
+        }
     }
 
     #[test]
@@ -269,7 +290,12 @@ mod tests {
         ] {
             let out = clean(hostile).to_ascii_lowercase();
             assert!(!out.contains("<script") && !out.contains("onerror") && !out.contains("onload"), "{hostile} -> {out}");
-            assert!(out.starts_with(r#"<iframe src="https://www.youtube.com/embed/a""#), "{out}");
+            assert!(
+                out.starts_with(
+                    r#"<iframe sandbox="allow-scripts allow-same-origin allow-popups" loading="lazy" src="https://www.youtube.com/embed/a""#
+                ),
+                "{out}"
+            );
         }
     }
 
