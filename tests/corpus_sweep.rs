@@ -65,6 +65,7 @@ fn config(dir: &Path) -> (Config, Party, Source) {
         prune_schedule: "0 17 3 * * *".into(),
         metrics_listen: None,
         header_timeout: std::time::Duration::from_secs(10),
+        document_cache_bytes: 8 << 20,
     };
     (Config { path: dir.join("plenum.toml"), daemon, parties: vec![party.clone()] }, party, source)
 }

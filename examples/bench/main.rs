@@ -91,6 +91,14 @@ struct RunArgs {
     /// Work directory (kept); default: a temporary one, removed at the end.
     #[arg(long)]
     work: Option<PathBuf>,
+    /// Also run `plenum run` through this many polls of a smaller corpus
+    /// (`--day-feeds`), 5 s apart, 2 % of entries changed before each, and
+    /// report its resident memory: a day of polling, compressed.
+    #[arg(long, default_value_t = 0)]
+    day_cycles: usize,
+    /// Feeds of the `--day-cycles` corpus (72: the default config's 36 parties, two feeds each).
+    #[arg(long, default_value_t = 72)]
+    day_feeds: usize,
     /// A tiny corpus and checks that every step did what it should: for CI.
     #[arg(long)]
     quick: bool,
@@ -460,6 +468,14 @@ fn run(args: &RunArgs) -> Fallible<Vec<String>> {
         }
     }
 
+    if args.day_cycles > 0 {
+        println!();
+        match daemon_day(&plenum, &site, &work, args) {
+            Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+            Err(e) => problems.push(format!("daemon day: {e}")),
+        }
+    }
+
     if args.wrk {
         println!();
         match compare_with_nginx(&plenum, &config, &main_dir, args.wrk_secs) {
@@ -537,7 +553,18 @@ fn listen_port(config: &Path) -> Fallible<u16> {
 fn start_daemon(plenum: &Path, config: &Path, limit: Duration) -> Fallible<(Daemon, Duration)> {
     let port = listen_port(config)?;
     let started = Instant::now();
-    let child = Command::new(plenum)
+    // BENCH_DAEMON_WRAP="heaptrack -o /tmp/day" runs `plenum run` under a profiler.
+    let wrap: Vec<String> =
+        std::env::var("BENCH_DAEMON_WRAP").map(|w| w.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
+    let mut command = match wrap.split_first() {
+        Some((program, rest)) => {
+            let mut command = Command::new(program);
+            command.args(rest).arg(plenum);
+            command
+        }
+        None => Command::new(plenum),
+    };
+    let child = command
         .arg("--config")
         .arg(config)
         .arg("run")
@@ -558,6 +585,81 @@ fn start_daemon(plenum: &Path, config: &Path, limit: Duration) -> Fallible<(Daem
 
 fn startup(plenum: &Path, config: &Path, limit: Duration) -> Fallible<Duration> {
     start_daemon(plenum, config, limit).map(|(_, ready)| ready)
+}
+
+/// `plenum run` polling a corpus of `--day-feeds` feeds every 5 seconds
+/// for `--day-cycles` polls, 2 % of the entries changed before each, with
+/// a reader fetching every feed (gzip) after each: its resident memory
+/// (`VmRSS`) along the way and its peak (`VmHWM`).
+fn daemon_day(plenum: &Path, site: &Site, work: &Path, args: &RunArgs) -> Fallible<Vec<String>> {
+    const EVERY: Duration = Duration::from_secs(5);
+    let mut corpus = Corpus::generate(Spec::new(args.day_feeds, args.entries, args.seed + 7));
+    site.counts();
+    publish_corpus(site, &corpus);
+    let dir = work.join("day");
+    let port = free_port()?;
+    let config = setup(&dir, &corpus, site, port, 0)?;
+    let text = std::fs::read_to_string(&config).map_err(|e| e.to_string())?;
+    std::fs::write(&config, text.replacen("[daemon]\n", "[daemon]\nschedule = \"*/5 * * * * *\"\n", 1)).map_err(|e| e.to_string())?;
+    let (daemon, _) = start_daemon(plenum, &config, Duration::from_secs(60))?;
+    let pid = daemon.0.id();
+    let status = |field: &str| -> Option<f64> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = text.lines().find(|l| l.starts_with(field))?;
+        Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1024.0)
+    };
+    let paths: Vec<String> = std::iter::once("/feed.atom".to_string())
+        .chain((0..corpus.parties()).map(|p| format!("/parties/{}.atom", corpus::party_id(p))))
+        .collect();
+    let mut samples = Vec::new();
+    let started = Instant::now();
+    for cycle in 0..args.day_cycles {
+        if cycle > 0 {
+            corpus.change(0.02);
+            publish_corpus(site, &corpus);
+        }
+        std::thread::sleep(EVERY);
+        for path in &paths {
+            http_get_gzip(port, path);
+        }
+        samples.push(status("VmRSS:").unwrap_or(0.0));
+    }
+    let stored = plenum_status_entries(plenum, &config);
+    let rss = samples.iter().copied().fold(0.0, f64::max);
+    Ok(vec![
+        format!(
+            "daemon: {} parties × 2 feeds × {} entries, {} polls {EVERY:?} apart ({:.0} s), every feed fetched (gzip) after each poll; {stored}",
+            corpus.parties(),
+            args.entries,
+            args.day_cycles,
+            started.elapsed().as_secs_f64()
+        ),
+        format!(
+            "daemon: VmRSS after the first poll {:.1} MB, after the last {:.1} MB, highest sampled {rss:.1} MB; VmHWM (peak) {:.1} MB",
+            samples.first().copied().unwrap_or(0.0),
+            samples.last().copied().unwrap_or(0.0),
+            status("VmHWM:").unwrap_or(0.0)
+        ),
+    ])
+}
+
+/// What `plenum status` says about the store, while the daemon runs.
+fn plenum_status_entries(plenum: &Path, config: &Path) -> String {
+    let out = Command::new(plenum).arg("--config").arg(config).arg("status").output();
+    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    text.lines().find(|l| l.contains("entries")).map_or_else(|| "status unavailable".to_string(), |l| l.trim().to_string())
+}
+
+/// GETs `path` as a feed reader would (gzip), reading the whole answer.
+fn http_get_gzip(port: u16, path: &str) -> usize {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return 0 };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    if write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n").is_err() {
+        return 0;
+    }
+    let mut body = Vec::new();
+    let _ = stream.read_to_end(&mut body);
+    body.len()
 }
 
 fn http_status(port: u16, path: &str) -> Option<u16> {

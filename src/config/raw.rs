@@ -74,6 +74,7 @@ struct RawDaemon {
     prune_schedule: Option<Spanned<String>>,
     metrics_listen: Option<Spanned<String>>,
     header_timeout_secs: Option<Spanned<i64>>,
+    document_cache_mb: Option<Spanned<i64>>,
 }
 
 /// `[host."name"]`: what differs for one host.
@@ -293,6 +294,7 @@ fn check_daemon(file: &FileText, raw: RawDaemon, base_dir: &Path, issues: &mut V
     let max_redirects = number(&raw.max_redirects, "max_redirects", 10, 0, 30) as usize;
     let stall_timeout = Duration::from_secs(number(&raw.stall_timeout_secs, "stall_timeout_secs", 30, 1, 3600) as u64);
     let header_timeout = Duration::from_secs(number(&raw.header_timeout_secs, "header_timeout_secs", 10, 1, 600) as u64);
+    let document_cache_bytes = number(&raw.document_cache_mb, "document_cache_mb", 8, 0, 64 * 1024) as usize * 1024 * 1024;
     let retention_days = raw.retention_days.as_ref().map(|_| number(&raw.retention_days, "retention_days", 365, 1, 100 * 365) as u32);
     let max_entries_per_party = raw
         .max_entries_per_party
@@ -379,6 +381,7 @@ fn check_daemon(file: &FileText, raw: RawDaemon, base_dir: &Path, issues: &mut V
         prune_schedule,
         metrics_listen,
         header_timeout,
+        document_cache_bytes,
     })
 }
 

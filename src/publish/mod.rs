@@ -28,10 +28,11 @@ pub mod rss;
 pub mod websub;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use crate::normalize::{story, Entry};
@@ -43,7 +44,8 @@ pub use feed::{Format, Query, QueryError, Scope};
 /// One rendered document, ready to serve.
 #[derive(Debug, Clone)]
 pub struct Document {
-    pub bytes: Arc<Vec<u8>>,
+    /// Shared, so an answer sends them without copying.
+    pub bytes: Bytes,
     pub content_type: &'static str,
     /// Strong validator: a hash of the bytes.
     pub etag: String,
@@ -52,40 +54,90 @@ pub struct Document {
     /// The bytes gzip- and brotli-compressed, made on the first request that
     /// asks for them and kept with the document (a document never changes:
     /// a publish replaces it), so compressed answers cost no CPU after that.
-    gzip: Arc<std::sync::OnceLock<Arc<Vec<u8>>>>,
-    brotli: Arc<std::sync::OnceLock<Arc<Vec<u8>>>>,
+    gzip: Arc<std::sync::OnceLock<Bytes>>,
+    brotli: Arc<std::sync::OnceLock<Bytes>>,
 }
 
 impl Document {
-    pub fn new(bytes: Vec<u8>, content_type: &'static str, last_modified: DateTime<Utc>) -> Self {
+    pub fn new(mut bytes: Vec<u8>, content_type: &'static str, last_modified: DateTime<Utc>) -> Self {
         let etag = format!("\"{}\"", &blake3::hash(&bytes).to_hex()[..32]);
-        Document { bytes: Arc::new(bytes), content_type, etag, last_modified, gzip: Arc::default(), brotli: Arc::default() }
+        // Rendering grows the buffer by doubling: do not keep the slack.
+        bytes.shrink_to_fit();
+        Document { bytes: Bytes::from(bytes), content_type, etag, last_modified, gzip: Arc::default(), brotli: Arc::default() }
     }
 
     /// The bytes, gzip-compressed (level 6), made once.
-    pub fn gzip(&self) -> Arc<Vec<u8>> {
+    pub fn gzip(&self) -> Bytes {
         self.gzip
             .get_or_init(|| {
                 use std::io::Write;
                 let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(self.bytes.len() / 4), flate2::Compression::new(6));
                 let done = encoder.write_all(&self.bytes).and_then(|()| encoder.finish());
-                Arc::new(done.unwrap_or_default())
+                let mut out = done.unwrap_or_default();
+                out.shrink_to_fit();
+                Bytes::from(out)
             })
             .clone()
     }
 
     /// The bytes, brotli-compressed (quality 5), made once.
-    pub fn brotli(&self) -> Arc<Vec<u8>> {
+    pub fn brotli(&self) -> Bytes {
         self.brotli
             .get_or_init(|| {
                 let mut out = Vec::with_capacity(self.bytes.len() / 5);
                 let params = brotli::enc::BrotliEncoderParams { quality: 5, lgwin: 22, ..Default::default() };
-                match brotli::BrotliCompress(&mut self.bytes.as_slice(), &mut out, &params) {
-                    Ok(_) => Arc::new(out),
-                    Err(_) => Arc::new(Vec::new()),
+                match brotli::BrotliCompress(&mut self.bytes.as_ref(), &mut out, &params) {
+                    Ok(_) => {
+                        out.shrink_to_fit();
+                        Bytes::from(out)
+                    }
+                    Err(_) => Bytes::new(),
                 }
             })
             .clone()
+    }
+
+    /// Bytes this document keeps in memory, compressed copies included.
+    fn weight(&self) -> usize {
+        self.bytes.len() + self.gzip.get().map_or(0, Bytes::len) + self.brotli.get().map_or(0, Bytes::len)
+    }
+}
+
+/// A published document that lives in its static file: what serving it
+/// needs besides the bytes.
+#[derive(Debug, Clone)]
+struct OnDisk {
+    file: PathBuf,
+    content_type: &'static str,
+    etag: String,
+    last_modified: DateTime<Utc>,
+}
+
+/// Documents read back from their files, the most recently requested
+/// first, within a budget of bytes.
+struct ReadBack {
+    documents: lru::LruCache<String, Document>,
+    budget: usize,
+}
+
+impl Default for ReadBack {
+    fn default() -> Self {
+        ReadBack { documents: lru::LruCache::unbounded(), budget: 8 * 1024 * 1024 }
+    }
+}
+
+impl ReadBack {
+    /// Keeps `doc`, dropping the least recently requested documents while
+    /// the whole (compressed copies included, as they are made) is over budget.
+    fn keep(&mut self, path: &str, doc: &Document) {
+        self.documents.put(path.to_string(), doc.clone());
+        let mut total: usize = self.documents.iter().map(|(_, d)| d.weight()).sum();
+        while total > self.budget {
+            match self.documents.pop_lru() {
+                Some((_, dropped)) => total -= dropped.weight(),
+                None => break,
+            }
+        }
     }
 }
 
@@ -107,7 +159,13 @@ pub struct Context {
 /// `index.html`), and the context to render variants of them.
 #[derive(Clone, Default)]
 pub struct Published {
+    /// Documents served from memory: the merged feed's, the OPML list,
+    /// and any whose file could not be written.
     docs: Arc<RwLock<BTreeMap<String, Document>>>,
+    /// Every other document: in its static file, read back on request
+    /// through `read_back`, so memory does not grow with the parties.
+    on_disk: Arc<RwLock<BTreeMap<String, OnDisk>>>,
+    read_back: Arc<Mutex<ReadBack>>,
     context: Arc<RwLock<Option<Arc<Context>>>>,
     /// Feed paths whose content changed at the last publish, for WebSub.
     changed: Arc<Mutex<Vec<String>>>,
@@ -125,12 +183,54 @@ impl Published {
         Published { files_only: true, ..Published::default() }
     }
 
+    /// The published document at `path`: from memory, or read back from
+    /// its static file (kept for later requests within the budget of
+    /// `document_cache_mb`).
     pub fn get(&self, path: &str) -> Option<Document> {
-        self.docs.read().ok()?.get(path).cloned()
+        if let Some(doc) = self.docs.read().ok()?.get(path) {
+            return Some(doc.clone());
+        }
+        let on_disk = self.on_disk.read().ok()?.get(path).cloned()?;
+        let mut read_back = self.read_back.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(doc) = read_back.documents.get(path).filter(|d| d.etag == on_disk.etag) {
+            return Some(doc.clone());
+        }
+        let bytes = match std::fs::read(&on_disk.file) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::error!(path = %on_disk.file.display(), error = %e, "a published file cannot be read; it is written again at the next publish");
+                self.lost(path);
+                return None;
+            }
+        };
+        let doc = Document::new(bytes, on_disk.content_type, on_disk.last_modified);
+        if doc.etag != on_disk.etag {
+            tracing::warn!(path = %on_disk.file.display(), "a published file was changed by something other than Plenum; serving it as it is now");
+        }
+        read_back.keep(path, &doc);
+        Some(doc)
+    }
+
+    /// A file that vanished: the next publish renders everything again.
+    fn lost(&self, path: &str) {
+        if let Ok(mut on_disk) = self.on_disk.write() {
+            on_disk.remove(path);
+        }
+        if let Ok(mut context) = self.context.write() {
+            *context = None;
+        }
+    }
+
+    /// The ETag of the document at `path`, without reading it.
+    fn etag(&self, path: &str) -> Option<String> {
+        if let Some(doc) = self.docs.read().ok()?.get(path) {
+            return Some(doc.etag.clone());
+        }
+        self.on_disk.read().ok()?.get(path).map(|d| d.etag.clone())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.docs.read().map(|d| d.is_empty()).unwrap_or(true)
+        self.docs.read().map(|d| d.is_empty()).unwrap_or(true) && self.on_disk.read().map(|d| d.is_empty()).unwrap_or(true)
     }
 
     /// Whether every document has been published at least once.
@@ -265,9 +365,8 @@ fn publish_changes(config: &Config, store: &Store, published: &Published, change
     // that concurrent polls stored after the caller's own flush. Only then
     // are the documents written or served.
     store.flush_blocking()?;
-    let before: BTreeMap<String, String> =
-        published.docs.read().map(|d| etags.keys().filter_map(|k| Some((k.clone(), d.get(k)?.etag.clone()))).collect()).unwrap_or_default();
-    let (written, rewritten) = commit(dir, files);
+    let before: BTreeMap<String, String> = etags.keys().filter_map(|k| Some((k.clone(), published.etag(k)?))).collect();
+    let (written, rewritten, unwritten) = commit(dir, files);
     // A feed changed when its file did, or (file not writable) its bytes in memory did.
     let changed: Vec<String> = etags
         .iter()
@@ -279,11 +378,34 @@ fn publish_changes(config: &Config, store: &Store, published: &Published, change
         .collect();
     let count = etags.len();
     if !published.files_only {
-        if let Ok(mut current) = published.docs.write() {
+        // The merged feed's documents and the OPML list stay in memory; the
+        // others are served from their files, unless those could not be written.
+        let (mut memory, mut on_disk) = (BTreeMap::new(), BTreeMap::new());
+        for (path, doc) in docs {
+            let hot = path == opml::PATH || Format::FEEDS.into_iter().chain([Format::Html]).any(|f| Scope::Merged.path(f) == path);
+            if hot || unwritten.contains(&path) {
+                memory.insert(path, doc);
+            } else {
+                let file = dir.join(&path);
+                on_disk.insert(path, OnDisk { file, content_type: doc.content_type, etag: doc.etag, last_modified: doc.last_modified });
+            }
+        }
+        if let (Ok(mut current), Ok(mut current_on_disk)) = (published.docs.write(), published.on_disk.write()) {
             if previous.is_none() {
                 current.clear();
+                current_on_disk.clear();
             }
-            current.extend(docs);
+            for path in memory.keys() {
+                current_on_disk.remove(path);
+            }
+            for path in on_disk.keys() {
+                current.remove(path);
+            }
+            current.extend(memory);
+            current_on_disk.extend(on_disk);
+        }
+        if let Ok(mut read_back) = published.read_back.lock() {
+            read_back.budget = config.daemon.document_cache_bytes;
         }
     }
     if let Ok(mut context) = published.context.write() {
@@ -488,16 +610,20 @@ fn group(entries: &[Entry], limit: usize, stop_at_limit: bool) -> (Vec<Story<'_>
 }
 
 /// Puts the staged files in place (see [`files::Batch`]); returns the
-/// first error and the paths (relative to `dir`) whose content changed.
-fn commit(dir: &Path, files: files::Batch) -> (Result<(), PublishError>, BTreeSet<String>) {
+/// first error, and the paths (relative to `dir`) whose content changed
+/// and those that could not be written.
+fn commit(dir: &Path, files: files::Batch) -> (Result<(), PublishError>, BTreeSet<String>, BTreeSet<String>) {
     let outcome = files.commit();
-    let rewritten = outcome.written.iter().filter_map(|p| p.strip_prefix(dir).ok()).map(|p| p.to_string_lossy().into_owned()).collect();
+    let relative = |p: &Path| p.strip_prefix(dir).ok().map(|p| p.to_string_lossy().into_owned());
+    let rewritten = outcome.written.iter().filter_map(|p| relative(p)).collect();
+    let mut unwritten = BTreeSet::new();
     let mut first_error = None;
     for (path, e) in outcome.failed {
         tracing::error!(path = %path.display(), error = %e, "cannot write a static file; the server keeps serving it from memory");
+        unwritten.extend(relative(&path));
         first_error.get_or_insert(PublishError::Write { path: path.display().to_string(), cause: e.to_string() });
     }
-    (first_error.map_or(Ok(()), Err), rewritten)
+    (first_error.map_or(Ok(()), Err), rewritten, unwritten)
 }
 
 #[cfg(test)]
@@ -634,6 +760,43 @@ url = "https://www.kke.gr/rss.xml"
         assert_eq!(publish_all(&config, &store, &published).unwrap(), 29);
         assert!(published.is_complete() && published.render_missing(&Scope::Party(kke), Format::Atom).is_none());
         assert!(config.daemon.output_dir.join("parties/kke.atom").exists());
+    }
+
+    #[test]
+    fn party_documents_are_served_from_their_files_within_a_memory_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = load(dir.path(), "Wire");
+        store_one_each(&config);
+        let store = Store::open(&config.daemon.data_dir).unwrap();
+        let published = Published::default();
+        publish_all(&config, &store, &published).unwrap();
+        assert!(published.docs.read().unwrap().contains_key("feed.atom"), "the merged feed is in memory");
+        assert!(!published.docs.read().unwrap().contains_key("parties/kke.atom"), "a party's feed is not");
+        let file = std::fs::read(config.daemon.output_dir.join("parties/kke.atom")).unwrap();
+        let served = published.get("parties/kke.atom").unwrap();
+        assert_eq!(served.bytes.as_ref(), file.as_slice(), "served as written");
+        assert_eq!(Some(served.etag.clone()), published.etag("parties/kke.atom"), "with the ETag of the publish");
+        assert_eq!(published.read_back.lock().unwrap().documents.len(), 1, "kept for the next request");
+
+        // A budget of nothing keeps nothing, and still serves everything.
+        config.daemon.document_cache_bytes = 0;
+        store_one(&config, &store, "kke", "Rizospastis second", 3);
+        publish_all(&config, &store, &published).unwrap();
+        assert!(String::from_utf8_lossy(&published.get("parties/kke.atom").unwrap().bytes).contains("Rizospastis second"));
+        assert!(String::from_utf8_lossy(&published.get("parties/kke.json").unwrap().bytes).contains("Rizospastis second"));
+        assert_eq!(published.read_back.lock().unwrap().documents.len(), 0);
+
+        // A file removed behind Plenum's back: not found now, written again at the next publish.
+        std::fs::remove_file(config.daemon.output_dir.join("parties/pcp.rss")).unwrap();
+        assert!(published.get("parties/pcp.rss").is_none());
+        publish_all(&config, &store, &published).unwrap();
+        assert!(published.get("parties/pcp.rss").is_some() && config.daemon.output_dir.join("parties/pcp.rss").exists());
+    }
+
+    fn store_one_each(config: &Config) {
+        let store = Store::open(&config.daemon.data_dir).unwrap();
+        store_one(config, &store, "pcp", "Avante first", 1);
+        store_one(config, &store, "kke", "Rizospastis first", 2);
     }
 
     #[test]
