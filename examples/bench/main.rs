@@ -299,19 +299,7 @@ fn plenum_binary(args: &RunArgs) -> Fallible<PathBuf> {
 fn poll_once(plenum: &Path, config: &Path, label: &str, site: &Site) -> Fallible<PollFigures> {
     site.counts();
     // BENCH_WRAP="perf record -g -o /tmp/perf.data --" runs the first poll under a profiler.
-    let wrap: Vec<String> = std::env::var("BENCH_WRAP")
-        .ok()
-        .filter(|_| label.starts_with("poll 1"))
-        .map(|w| w.split_whitespace().map(str::to_string).collect())
-        .unwrap_or_default();
-    let mut cmd = match wrap.split_first() {
-        Some((program, rest)) => {
-            let mut cmd = Command::new(program);
-            cmd.args(rest).arg(plenum);
-            cmd
-        }
-        None => Command::new(plenum),
-    };
+    let mut cmd = wrapped(plenum, "BENCH_WRAP", label.starts_with("poll 1"));
     cmd.arg("--config").arg(config).arg("poll-once").env_remove("RUST_LOG").env("NO_COLOR", "1");
 
     let usage = measure(cmd)?;
@@ -554,16 +542,7 @@ fn start_daemon(plenum: &Path, config: &Path, limit: Duration) -> Fallible<(Daem
     let port = listen_port(config)?;
     let started = Instant::now();
     // BENCH_DAEMON_WRAP="heaptrack -o /tmp/day" runs `plenum run` under a profiler.
-    let wrap: Vec<String> =
-        std::env::var("BENCH_DAEMON_WRAP").map(|w| w.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
-    let mut command = match wrap.split_first() {
-        Some((program, rest)) => {
-            let mut command = Command::new(program);
-            command.args(rest).arg(plenum);
-            command
-        }
-        None => Command::new(plenum),
-    };
+    let mut command = wrapped(plenum, "BENCH_DAEMON_WRAP", true);
     let child = command
         .arg("--config")
         .arg(config)
@@ -583,6 +562,21 @@ fn start_daemon(plenum: &Path, config: &Path, limit: Duration) -> Fallible<(Daem
     Err(format!("`plenum run` did not serve /feed.atom within {limit:?}"))
 }
 
+/// `plenum`, or, when `wrap` and the variable `var` names a command (a
+/// profiler and its options), that command running `plenum`.
+fn wrapped(plenum: &Path, var: &str, wrap: bool) -> Command {
+    let prefix: Vec<String> =
+        std::env::var(var).ok().filter(|_| wrap).map(|w| w.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
+    match prefix.split_first() {
+        Some((program, rest)) => {
+            let mut command = Command::new(program);
+            command.args(rest).arg(plenum);
+            command
+        }
+        None => Command::new(plenum),
+    }
+}
+
 fn startup(plenum: &Path, config: &Path, limit: Duration) -> Fallible<Duration> {
     start_daemon(plenum, config, limit).map(|(_, ready)| ready)
 }
@@ -592,7 +586,7 @@ fn startup(plenum: &Path, config: &Path, limit: Duration) -> Fallible<Duration> 
 /// a reader fetching every feed (gzip) after each: its resident memory
 /// (`VmRSS`) along the way and its peak (`VmHWM`).
 fn daemon_day(plenum: &Path, site: &Site, work: &Path, args: &RunArgs) -> Fallible<Vec<String>> {
-    const EVERY: Duration = Duration::from_secs(5);
+    const EVERY: Duration = Duration::from_secs(6);
     let mut corpus = Corpus::generate(Spec::new(args.day_feeds, args.entries, args.seed + 7));
     site.counts();
     publish_corpus(site, &corpus);
@@ -600,7 +594,7 @@ fn daemon_day(plenum: &Path, site: &Site, work: &Path, args: &RunArgs) -> Fallib
     let port = free_port()?;
     let config = setup(&dir, &corpus, site, port, 0)?;
     let text = std::fs::read_to_string(&config).map_err(|e| e.to_string())?;
-    std::fs::write(&config, text.replacen("[daemon]\n", "[daemon]\nschedule = \"*/5 * * * * *\"\n", 1)).map_err(|e| e.to_string())?;
+    std::fs::write(&config, text.replacen("[daemon]\n", "[daemon]\nschedule = \"*/6 * * * * *\"\n", 1)).map_err(|e| e.to_string())?;
     let (daemon, _) = start_daemon(plenum, &config, Duration::from_secs(60))?;
     let pid = daemon.0.id();
     let status = |field: &str| -> Option<f64> {
@@ -613,33 +607,36 @@ fn daemon_day(plenum: &Path, site: &Site, work: &Path, args: &RunArgs) -> Fallib
         .collect();
     let mut samples = Vec::new();
     let started = Instant::now();
-    for cycle in 0..args.day_cycles {
-        if cycle > 0 {
-            corpus.change(0.02);
-            publish_corpus(site, &corpus);
-        }
-        std::thread::sleep(EVERY);
+    // Polls start at every sixth second of the clock: sample at the fifth,
+    // when the poll and its publish are done, then read every feed and
+    // change the corpus for the next poll.
+    let phase = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() as u64 % 6000;
+    for _ in 0..args.day_cycles {
+        std::thread::sleep(Duration::from_millis((5000 + 6000 - phase()) % 6000).max(Duration::from_millis(1000)));
+        samples.push(status("VmRSS:").unwrap_or(0.0));
         for path in &paths {
             http_get_gzip(port, path);
         }
-        samples.push(status("VmRSS:").unwrap_or(0.0));
+        corpus.change(0.02);
+        publish_corpus(site, &corpus);
     }
     let stored = plenum_status_entries(plenum, &config);
     let rss = samples.iter().copied().fold(0.0, f64::max);
     Ok(vec![
         format!(
-            "daemon: {} parties × 2 feeds × {} entries, {} polls {EVERY:?} apart ({:.0} s), every feed fetched (gzip) after each poll; {stored}",
+            "daemon: {} parties × 2 feeds × {} entries, {} polls {EVERY:?} apart ({:.0} s), every feed fetched (gzip) after each, 2 % of entries changed before each; {stored}",
             corpus.parties(),
             args.entries,
             args.day_cycles,
             started.elapsed().as_secs_f64()
         ),
         format!(
-            "daemon: VmRSS after the first poll {:.1} MB, after the last {:.1} MB, highest sampled {rss:.1} MB; VmHWM (peak) {:.1} MB",
+            "daemon: VmRSS between polls: after the first {:.1} MB, after the last {:.1} MB, highest {rss:.1} MB; VmHWM (peak, during a publish) {:.1} MB",
             samples.first().copied().unwrap_or(0.0),
             samples.last().copied().unwrap_or(0.0),
             status("VmHWM:").unwrap_or(0.0)
         ),
+        format!("daemon: VmRSS between polls, MB: {}", samples.iter().map(|m| format!("{m:.0}")).collect::<Vec<_>>().join(" ")),
     ])
 }
 
