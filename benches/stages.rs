@@ -162,10 +162,13 @@ fn publishing(c: &mut Criterion) {
                 round += 1;
                 let mut entry = store.newest_of_party(&party.id, 1).expect("read").pop().expect("an entry");
                 entry.key = EntryKey::from_stored(&format!("{}-new{round}", entry.key.as_str()));
+                entry.title = format!("{} {round}", entry.title);
                 entry.published += chrono::Duration::seconds(1);
                 store
                     .upsert_batch(vec![(entry, false)], chrono::Utc::now(), Some(&|_: &normalize::Entry| "en".to_string()))
                     .expect("upsert");
+                // As the daemon does: the poll's entries are flushed before it publishes.
+                store.flush_blocking().expect("flush");
             },
             |()| publish::publish_all(&config, &store, &serving).expect("publishes"),
             BatchSize::PerIteration,

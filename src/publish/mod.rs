@@ -552,6 +552,8 @@ fn group(entries: &[Entry], limit: usize, stop_at_limit: bool) -> (Vec<Story<'_>
     let mut stories: Vec<Story> = Vec::new();
     let mut by_title: HashMap<String, Vec<usize>> = HashMap::new();
     let mut by_link: HashMap<&str, Vec<usize>> = HashMap::new();
+    // Each story's representative title, as compared (made once, not per candidate).
+    let mut title_keys: Vec<String> = Vec::new();
     for (position, entry) in entries.iter().enumerate() {
         let title_key = story::title_key(&entry.title);
         let candidates: Vec<usize> = by_title
@@ -569,9 +571,8 @@ fn group(entries: &[Entry], limit: usize, stop_at_limit: bool) -> (Vec<Story<'_>
         };
         let found = candidates.into_iter().find(|&i| {
             let s = &stories[i];
-            let rep_key = story::title_key(&s.entry.title);
             let theirs = story::StoryFacts {
-                title_key: &rep_key,
+                title_key: &title_keys[i],
                 canonical_link: s.entry.canonical_link.as_deref(),
                 published: s.entry.published,
                 sketch: &s.entry.sketch,
@@ -584,6 +585,7 @@ fn group(entries: &[Entry], limit: usize, stop_at_limit: bool) -> (Vec<Story<'_>
                 if (entry.first_seen, &entry.key) < (s.entry.first_seen, &s.entry.key) {
                     s.also.push(s.entry);
                     s.entry = entry;
+                    title_keys[i] = title_key;
                 } else {
                     s.also.push(entry);
                 }
@@ -599,6 +601,7 @@ fn group(entries: &[Entry], limit: usize, stop_at_limit: bool) -> (Vec<Story<'_>
                 }
                 let i = stories.len();
                 stories.push(Story { entry, also: Vec::new() });
+                title_keys.push(title_key.clone());
                 by_title.entry(title_key).or_default().push(i);
                 if let Some(link) = entry.canonical_link.as_deref() {
                     by_link.entry(link).or_default().push(i);
