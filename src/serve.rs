@@ -29,7 +29,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
-use tower_http::compression::CompressionLayer;
 
 use crate::config::PartyId;
 use crate::publish::{self, Document, Format, Published, Query, Scope};
@@ -44,8 +43,9 @@ pub fn router(published: Published) -> Router {
         .route("/{*path}", get(document))
         .fallback(not_found)
         .with_state(published)
+        // Documents carry their own compressed copies (see `serve`); the
+        // only other answers are one-line errors, not worth compressing.
         .layer(axum::middleware::map_response(weaken_etag_when_encoded))
-        .layer(CompressionLayer::new())
 }
 
 async fn root(State(published): State<Published>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
