@@ -174,6 +174,8 @@ pub struct Published {
     /// Set once every document has been published: until then a document
     /// not yet in memory is rendered on request ([`Published::render_missing`]).
     complete: Arc<std::sync::atomic::AtomicBool>,
+    /// A published file could not be read back: the next publish renders all.
+    lost_files: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Published {
@@ -216,9 +218,7 @@ impl Published {
         if let Ok(mut on_disk) = self.on_disk.write() {
             on_disk.remove(path);
         }
-        if let Ok(mut context) = self.context.write() {
-            *context = None;
-        }
+        self.lost_files.store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// The ETag of the document at `path`, without reading it.
@@ -331,7 +331,9 @@ pub fn publish_all(config: &Config, store: &Store, published: &Published) -> Res
 fn publish_changes(config: &Config, store: &Store, published: &Published, changes: &Changes) -> Result<usize, PublishError> {
     let scopes = scopes(config, store)?;
     let fingerprint = blake3::hash(format!("{config:?}\n{scopes:?}").as_bytes());
-    let previous = published.context().filter(|c| c.fingerprint == fingerprint && !published.files_only && !published.is_empty());
+    let lost_files = published.lost_files.load(std::sync::atomic::Ordering::Acquire);
+    let previous =
+        published.context().filter(|c| c.fingerprint == fingerprint && !published.files_only && !published.is_empty() && !lost_files);
     let affected: Vec<&Scope> = match &previous {
         Some(_) if !changes.all => scopes.iter().filter(|scope| affected(config, scope, changes)).collect(),
         _ => scopes.iter().collect(),
@@ -413,6 +415,9 @@ fn publish_changes(config: &Config, store: &Store, published: &Published, change
             Some(Arc::new(Context { config: Arc::new(config.clone()), store: store.clone(), max_age: max_age(config), fingerprint }));
     }
     published.complete.store(true, std::sync::atomic::Ordering::Release);
+    if lost_files {
+        published.lost_files.store(false, std::sync::atomic::Ordering::Release);
+    }
     if let Ok(mut c) = published.changed.lock() {
         *c = changed;
     }
