@@ -176,6 +176,9 @@ pub struct Published {
     complete: Arc<std::sync::atomic::AtomicBool>,
     /// A published file could not be read back: the next publish renders all.
     lost_files: Arc<std::sync::atomic::AtomicBool>,
+    /// Held by a publish from start to end: two at once (a reload beside
+    /// the poller's) would stage the same temporary files.
+    publishing: Arc<Mutex<()>>,
 }
 
 impl Published {
@@ -239,9 +242,14 @@ impl Published {
     }
 
     /// Before the first full publish (at start-up), a document of `scope`
-    /// that exists but is not in memory yet, rendered now from the store;
-    /// `None` when the scope has no documents or after the first publish.
+    /// that exists but is not published yet, rendered now from the store (or
+    /// the published one, if that publish finished meanwhile); `None` when
+    /// the scope has no documents.
     pub fn render_missing(&self, scope: &Scope, format: Format) -> Option<Result<Document, PublishError>> {
+        // The full publish may have finished since the caller looked.
+        if let Some(doc) = self.get(&scope.path(format)) {
+            return Some(Ok(doc));
+        }
         if self.is_complete() {
             return None;
         }
@@ -318,6 +326,7 @@ fn max_age(config: &Config) -> Duration {
 /// server keeps serving what the store holds; the first write error is
 /// returned.
 pub fn publish_all(config: &Config, store: &Store, published: &Published) -> Result<usize, PublishError> {
+    let _one_at_a_time = published.publishing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     // Entries whose language is still queued (an import, an older store) are filed first.
     language::sync(config, store)?;
     let changes = store.take_changes();
@@ -766,7 +775,11 @@ url = "https://www.kke.gr/rss.xml"
         assert!(published.render_missing(&Scope::Language("fr".into()), Format::Rss).is_none(), "no entry in French");
         // The full publish that follows renders and writes everything.
         assert_eq!(publish_all(&config, &store, &published).unwrap(), 29);
-        assert!(published.is_complete() && published.render_missing(&Scope::Party(kke), Format::Atom).is_none());
+        assert!(published.is_complete());
+        // A request that missed the document just before the publish finished gets the published one.
+        let late = published.render_missing(&Scope::Party(kke), Format::Atom).unwrap().unwrap();
+        assert_eq!(Some(late.etag), published.get("parties/kke.atom").map(|d| d.etag));
+        assert!(published.render_missing(&Scope::Party(PartyId::parse("nobody").unwrap()), Format::Atom).is_none());
         assert!(config.daemon.output_dir.join("parties/kke.atom").exists());
     }
 

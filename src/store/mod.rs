@@ -108,6 +108,29 @@ pub struct Store {
     pruned: sled::Tree,
     /// What publishing has not yet seen (in memory, shared by clones).
     changes: query::ChangeLog,
+    /// Serializes [`Store::upsert_batch`] per party.
+    party_locks: PartyLocks,
+}
+
+/// A fixed set of locks; a party always maps to the same one.
+#[derive(Clone)]
+struct PartyLocks(std::sync::Arc<Vec<std::sync::Mutex<()>>>);
+
+impl Default for PartyLocks {
+    fn default() -> Self {
+        PartyLocks(std::sync::Arc::new((0..32).map(|_| std::sync::Mutex::new(())).collect()))
+    }
+}
+
+impl PartyLocks {
+    fn stripe(&self, party: &PartyId) -> usize {
+        (xxhash_rust::xxh3::xxh3_64(party.as_str().as_bytes()) % self.0.len() as u64) as usize
+    }
+
+    fn lock(&self, stripe: usize) -> std::sync::MutexGuard<'_, ()> {
+        // The lock guards no data: a panic elsewhere leaves nothing inconsistent.
+        self.0[stripe].lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl Store {
@@ -150,6 +173,7 @@ impl Store {
             language_pending: tree("language_pending")?,
             pruned: tree("pruned")?,
             changes: query::ChangeLog::default(),
+            party_locks: PartyLocks::default(),
             db,
         })
     }
@@ -188,6 +212,15 @@ impl Store {
         now: DateTime<Utc>,
         language: Option<&dyn Fn(&Entry) -> String>,
     ) -> Result<Vec<(Upsert, Matched)>, StoreError> {
+        // Reading what is stored and writing the batch must not interleave
+        // with another batch of the same party (another source delivering the
+        // same story at the same moment): both would find it new, and the
+        // second would overwrite the first. Parties' batches serialize on a
+        // striped lock, taken in stripe order.
+        let mut stripes: Vec<usize> = batch.iter().map(|(e, _)| self.party_locks.stripe(&e.party)).collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        let _guards: Vec<_> = stripes.iter().map(|&i| self.party_locks.lock(i)).collect();
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut writes: Vec<Write> = Vec::new();
         // What this batch wrote so far, seen by its later entries.

@@ -499,3 +499,31 @@ fn a_batch_sees_its_own_earlier_entries() {
     assert_eq!(store.upsert_batch(vec![(other.clone(), true)], t(4), Some(&decide)).unwrap(), [(Upsert::Unchanged, Matched::Identity)]);
     assert!(store.take_changes().is_empty(), "nothing changed, nothing to republish");
 }
+
+#[test]
+fn two_sources_storing_one_story_at_once_store_it_once_with_both_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for round in 0..20 {
+        let link = format!("https://pcp.pt/joint-{round}");
+        // The same story from the party's two feeds, by link (ids differ).
+        let from_a = linked("pcp", "rss", &format!("a-{round}"), "Joint statement", &link, Some("<p>short</p>"));
+        let mut from_b = linked("pcp", "atom", &format!("b-{round}"), "Joint statement", &link, None);
+        from_b.content = Some("<p>the whole text</p>".into());
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let run = |entry: Entry| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                store.upsert_batch(vec![(entry, true)], t(1), None).unwrap()[0].0
+            })
+        };
+        let (a, b) = (run(from_a.clone()), run(from_b.clone()));
+        let outcomes = [a.join().unwrap(), b.join().unwrap()];
+        assert_eq!(outcomes.iter().filter(|o| **o == Upsert::New).count(), 1, "round {round}: {outcomes:?}");
+        let stored: Vec<Entry> = store.newest(1000).unwrap().into_iter().filter(|e| e.link.as_deref() == Some(link.as_str())).collect();
+        assert_eq!(stored.len(), 1, "round {round}");
+        assert_eq!(stored[0].sources.len(), 2, "round {round}: both sources are recorded");
+        assert!(stored[0].summary.is_some() && stored[0].content.is_some(), "round {round}: each filled what the other lacked");
+    }
+}
