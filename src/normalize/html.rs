@@ -77,10 +77,15 @@ fn sanitize_markup(html: &str, base: &Url) -> String {
 /// An allowed player keeps only its opening tag: HTML parses a frame's
 /// content as raw text, which the serializer would write back unescaped.
 fn drop_foreign_frames(html: &str) -> std::borrow::Cow<'_, str> {
-    static FRAME: OnceLock<Option<(Regex, Regex)>> = OnceLock::new();
-    let Some((frame, src)) = FRAME
+    static FRAME: OnceLock<Option<[Regex; 4]>> = OnceLock::new();
+    let Some([frame, src, width, height]) = FRAME
         .get_or_init(|| {
-            Some((Regex::new(r"(?is)<iframe\b[^>]*>(?:.*?</iframe\s*>)?").ok()?, Regex::new(r#"(?is)\bsrc\s*=\s*["']?([^"'\s>]+)"#).ok()?))
+            Some([
+                Regex::new(r"(?is)<iframe\b[^>]*>(?:.*?</iframe\s*>)?").ok()?,
+                Regex::new(r#"(?is)\bsrc\s*=\s*["']?([^"'\s>]+)"#).ok()?,
+                Regex::new(r#"(?i)\bwidth\s*=\s*["']?\s*([0-9]{1,4})\b"#).ok()?,
+                Regex::new(r#"(?i)\bheight\s*=\s*["']?\s*([0-9]{1,4})\b"#).ok()?,
+            ])
         })
         .as_ref()
     else {
@@ -91,17 +96,28 @@ fn drop_foreign_frames(html: &str) -> std::borrow::Cow<'_, str> {
     }
     frame.replace_all(html, |caps: &regex::Captures<'_>| {
         let tag = &caps[0];
-        let allowed = src.captures(tag).and_then(|c| c.get(1)).is_some_and(|s| is_video_player(s.as_str()));
-        if !allowed {
+        let Some(player) = src.captures(tag).and_then(|c| c.get(1)).map(|m| m.as_str()).filter(|s| is_video_player(s)) else {
             return String::new();
-        }
-        let open_end = tag.find('>').map_or(tag.len(), |i| i + 1);
-        // The sanitizer sets these two on every frame, appending those a
+        };
+        // The frame is written anew from what was checked (its player URL,
+        // escaped, and plain-number dimensions), never copied: a `>` inside
+        // a quoted attribute would end a copied tag early and leave the
+        // rest as the frame's raw-text content, which the serializer writes
+        // back unescaped (found by fuzzing). `sandbox` and `loading` come
+        // first: the sanitizer sets them on every frame, appending those a
         // frame lacks in the order of a hash map, which differs between
-        // processes: written first here, they are only overwritten in
-        // place, so the same item always sanitizes to the same bytes (and
-        // is not "updated" on every poll). `<iframe` is 7 bytes.
-        format!("<iframe sandbox=\"{FRAME_SANDBOX}\" loading=\"lazy\"{}</iframe>", tag.get(7..open_end).unwrap_or(">"))
+        // processes; written here, they are only overwritten in place, so
+        // the same item always sanitizes to the same bytes.
+        let number = |re: &Regex, name: &str| {
+            re.captures(tag).and_then(|c| c.get(1)).map_or(String::new(), |m| format!(" {name}=\"{}\"", m.as_str()))
+        };
+        let fullscreen = if tag.to_ascii_lowercase().contains("allowfullscreen") { " allowfullscreen" } else { "" };
+        format!(
+            "<iframe sandbox=\"{FRAME_SANDBOX}\" loading=\"lazy\" src=\"{}\"{}{}{fullscreen}></iframe>",
+            html_escape::encode_double_quoted_attribute(player),
+            number(width, "width"),
+            number(height, "height")
+        )
     })
 }
 
@@ -189,6 +205,23 @@ mod tests {
 
     fn clean(html: &str) -> String {
         sanitize(html, &Url::parse("https://www.kke.gr/articles/x/").unwrap())
+    }
+
+    #[test]
+    fn a_frame_with_a_quoted_angle_bracket_keeps_nothing_raw() {
+        // Found by fuzzing: the `>` inside `width="<p>` ended the copied
+        // opening tag, and what followed became the frame's raw content.
+        let html = "<iframe src=\"https://www.youtube.com/embed/abc\" width=\"<p>T>x<\" <a onclick=k>\"560\" onload=k<";
+        let out = clean(html);
+        assert!(out.starts_with(r#"<iframe sandbox="allow-scripts allow-same-origin allow-popups" loading="lazy" src="https://www.youtube.com/embed/abc"></iframe>"#), "{out}");
+        let inside_tags: String = out.split('<').skip(1).map(|t| t.split('>').next().unwrap_or("")).collect();
+        assert!(!inside_tags.contains("onclick") && !inside_tags.contains("onload"), "{out}");
+        let sized =
+            clean(r#"<iframe width="560" height='315' src="https://www.youtube.com/embed/x" allowfullscreen title="a > b"></iframe>"#);
+        assert_eq!(
+            sized,
+            r#"<iframe sandbox="allow-scripts allow-same-origin allow-popups" loading="lazy" src="https://www.youtube.com/embed/x" width="560" height="315" allowfullscreen=""></iframe>"#
+        );
     }
 
     #[test]
