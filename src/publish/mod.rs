@@ -289,12 +289,7 @@ pub enum PublishError {
 pub fn publish_merged(config: &Config, store: &Store, published: &Published) -> Result<usize, PublishError> {
     let scopes = scopes(config, store)?;
     let nav = html::Nav::new(config, &scopes);
-    let query = Query::default();
-    let page = paging::select(config, store, &Scope::Merged, &query)?;
-    let mut docs = BTreeMap::new();
-    for format in Format::FEEDS.into_iter().chain([Format::Html]) {
-        docs.insert(Scope::Merged.path(format), render_page(config, store, &nav, &Scope::Merged, format, &query, &page)?);
-    }
+    let mut docs: BTreeMap<String, Document> = render_scope(config, store, &nav, &Scope::Merged)?.into_iter().collect();
     docs.insert(opml::PATH.to_string(), opml::render(config, &scopes, store.created())?);
     let count = docs.len();
     if let Ok(mut current) = published.docs.write() {
@@ -348,7 +343,6 @@ fn publish_changes(config: &Config, store: &Store, published: &Published, change
         _ => scopes.iter().collect(),
     };
     let nav = html::Nav::new(config, &scopes);
-    let query = Query::default();
     let dir = &config.daemon.output_dir;
     // Each document's file is staged as soon as it is rendered; only a
     // publisher that serves keeps the documents.
@@ -363,9 +357,8 @@ fn publish_changes(config: &Config, store: &Store, published: &Published, change
         }
     };
     for scope in affected {
-        let page = paging::select(config, store, scope, &query)?;
-        for format in Format::FEEDS.into_iter().chain([Format::Html]) {
-            keep(scope.path(format), render_page(config, store, &nav, scope, format, &query, &page)?, &mut files);
+        for (path, doc) in render_scope(config, store, &nav, scope)? {
+            keep(path, doc, &mut files);
         }
     }
     if previous.is_none() {
@@ -480,12 +473,8 @@ pub fn render_all(config: &Config, store: &Store) -> Result<BTreeMap<String, Doc
     let scopes = scopes(config, store)?;
     let nav = html::Nav::new(config, &scopes);
     let mut docs = BTreeMap::new();
-    let query = Query::default();
     for scope in &scopes {
-        let page = paging::select(config, store, scope, &query)?;
-        for format in Format::FEEDS.into_iter().chain([Format::Html]) {
-            docs.insert(scope.path(format), render_page(config, store, &nav, scope, format, &query, &page)?);
-        }
+        docs.extend(render_scope(config, store, &nav, scope)?);
     }
     docs.insert(opml::PATH.to_string(), opml::render(config, &scopes, store.created())?);
     Ok(docs)
@@ -500,6 +489,17 @@ pub fn render_request(context: &Context, scope: &Scope, format: Format, query: &
     let nav = html::Nav::new(config, &scopes);
     let page = paging::select(config, store, scope, query)?;
     render_page(config, store, &nav, scope, format, query, &page)
+}
+
+/// The documents of one scope's first page, one per format, by URL path.
+fn render_scope(config: &Config, store: &Store, nav: &html::Nav, scope: &Scope) -> Result<Vec<(String, Document)>, PublishError> {
+    let query = Query::default();
+    let page = paging::select(config, store, scope, &query)?;
+    Format::FEEDS
+        .into_iter()
+        .chain([Format::Html])
+        .map(|format| Ok((scope.path(format), render_page(config, store, nav, scope, format, &query, &page)?)))
+        .collect()
 }
 
 fn render_page(
@@ -719,6 +719,15 @@ url = "https://www.kke.gr/rss.xml"
         assert_eq!(outcome[0].0, Upsert::New);
     }
 
+    /// A config of two parties in `dir`, its store holding one entry of each.
+    fn two_parties(dir: &Path) -> (Config, Store) {
+        let config = load(dir, "Wire");
+        let store = Store::open(&config.daemon.data_dir).unwrap();
+        store_one(&config, &store, "pcp", "Avante first", 1);
+        store_one(&config, &store, "kke", "Rizospastis first", 2);
+        (config, store)
+    }
+
     fn text(published: &Published, path: &str) -> String {
         String::from_utf8(published.get(path).unwrap_or_else(|| panic!("{path} is not served")).bytes.to_vec()).unwrap()
     }
@@ -726,10 +735,7 @@ url = "https://www.kke.gr/rss.xml"
     #[test]
     fn a_publish_renders_only_what_changed_and_everything_after_a_config_change() {
         let dir = tempfile::tempdir().unwrap();
-        let config = load(dir.path(), "Wire");
-        let store = Store::open(&config.daemon.data_dir).unwrap();
-        store_one(&config, &store, "pcp", "Avante first", 1);
-        store_one(&config, &store, "kke", "Rizospastis first", 2);
+        let (config, store) = two_parties(dir.path());
         let published = Published::default();
         // merged, 2 parties, 2 countries, 2 languages: 7 scopes × 4 formats, and the OPML list.
         assert_eq!(publish_all(&config, &store, &published).unwrap(), 29);
@@ -759,10 +765,7 @@ url = "https://www.kke.gr/rss.xml"
     #[test]
     fn at_start_up_the_merged_feed_comes_first_and_the_rest_is_rendered_on_request() {
         let dir = tempfile::tempdir().unwrap();
-        let config = load(dir.path(), "Wire");
-        let store = Store::open(&config.daemon.data_dir).unwrap();
-        store_one(&config, &store, "pcp", "Avante first", 1);
-        store_one(&config, &store, "kke", "Rizospastis first", 2);
+        let (config, store) = two_parties(dir.path());
         let published = Published::default();
         assert_eq!(publish_merged(&config, &store, &published).unwrap(), 5);
         assert!(text(&published, "feed.atom").contains("Rizospastis first"));
@@ -786,9 +789,7 @@ url = "https://www.kke.gr/rss.xml"
     #[test]
     fn party_documents_are_served_from_their_files_within_a_memory_budget() {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = load(dir.path(), "Wire");
-        store_one_each(&config);
-        let store = Store::open(&config.daemon.data_dir).unwrap();
+        let (mut config, store) = two_parties(dir.path());
         let published = Published::default();
         publish_all(&config, &store, &published).unwrap();
         assert!(published.docs.read().unwrap().contains_key("feed.atom"), "the merged feed is in memory");
@@ -812,12 +813,6 @@ url = "https://www.kke.gr/rss.xml"
         assert!(published.get("parties/pcp.rss").is_none());
         publish_all(&config, &store, &published).unwrap();
         assert!(published.get("parties/pcp.rss").is_some() && config.daemon.output_dir.join("parties/pcp.rss").exists());
-    }
-
-    fn store_one_each(config: &Config) {
-        let store = Store::open(&config.daemon.data_dir).unwrap();
-        store_one(config, &store, "pcp", "Avante first", 1);
-        store_one(config, &store, "kke", "Rizospastis first", 2);
     }
 
     #[test]
