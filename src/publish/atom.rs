@@ -97,7 +97,7 @@ pub fn render_doc(config: &Config, doc: &FeedDoc<'_>) -> Result<Document, Publis
         lang: doc.lang.clone(),
         ..Feed::default()
     };
-    let mut bytes = Vec::with_capacity(doc.stories.len() * 2048 + 1024);
+    let mut bytes = Vec::with_capacity(doc.size_hint());
     feed.write_with_config(&mut bytes, WriteConfig { write_document_declaration: true, indent_size: None })
         .map_err(|e| PublishError::Render { path: doc.self_url.clone(), cause: e.to_string() })?;
     Ok(Document::new(bytes, CONTENT_TYPE, doc.updated))

@@ -313,6 +313,22 @@ pub struct FeedDoc<'a> {
     pub hub: Option<String>,
 }
 
+impl FeedDoc<'_> {
+    /// About how many bytes a feed of this page takes: the stories' HTML,
+    /// an eighth more for escaping it, and a kilobyte per copy for the
+    /// rest. Renderers size their buffer with it, so it is not grown and
+    /// copied as it fills.
+    pub fn size_hint(&self) -> usize {
+        let html: usize = self
+            .stories
+            .iter()
+            .flat_map(Story::copies)
+            .map(|e| e.content.as_ref().map_or(0, String::len) + e.summary.as_ref().map_or(0, String::len) + 1024)
+            .sum();
+        html + html / 8 + 4096
+    }
+}
+
 /// `base` joined with `path`; `base` is a validated absolute URL.
 pub fn absolute(config: &Config, path: &str) -> String {
     let base = &config.daemon.base_url;

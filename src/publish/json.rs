@@ -28,7 +28,7 @@ struct JsonFeed<'a> {
     authors: Vec<Author>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     hubs: Vec<Hub<'a>>,
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
 }
 
 #[derive(Serialize)]
@@ -45,33 +45,34 @@ struct Hub<'a> {
     url: &'a str,
 }
 
+/// Borrows the entry's text: a feed page is written without copying it.
 #[derive(Serialize)]
-struct Item {
-    id: String,
+struct Item<'a> {
+    id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<String>,
-    title: String,
-    content_html: String,
+    url: Option<&'a str>,
+    title: &'a str,
+    content_html: std::borrow::Cow<'a, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     summary: Option<String>,
     date_published: String,
     date_modified: String,
     authors: Vec<Author>,
-    tags: Vec<String>,
+    tags: Vec<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     language: Option<String>,
-    _plenum: Extension,
+    _plenum: Extension<'a>,
 }
 
 /// What JSON Feed has no field for.
 #[derive(Serialize)]
-struct Extension {
+struct Extension<'a> {
     /// The parties that published the story, the representative's first.
-    parties: Vec<String>,
+    parties: Vec<&'a str>,
     /// The feed the entry came from.
-    source_feed: String,
+    source_feed: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    source_title: Option<String>,
+    source_title: Option<&'a str>,
 }
 
 /// Renders one page as JSON Feed 1.1.
@@ -88,13 +89,18 @@ pub fn render(config: &Config, doc: &FeedDoc<'_>) -> Result<Document, PublishErr
         hubs: doc.hub.as_deref().map(|url| Hub { kind: "WebSub", url }).into_iter().collect(),
         items: doc.stories.iter().map(|s| item(config, s)).collect(),
     };
-    let bytes = serde_json::to_vec_pretty(&feed).map_err(|e| PublishError::Render { path: doc.self_url.clone(), cause: e.to_string() })?;
+    let mut bytes = Vec::with_capacity(doc.size_hint());
+    serde_json::to_writer_pretty(&mut bytes, &feed)
+        .map_err(|e| PublishError::Render { path: doc.self_url.clone(), cause: e.to_string() })?;
     Ok(Document::new(bytes, Format::Json.content_type(), doc.updated))
 }
 
-fn item(config: &Config, story: &Story<'_>) -> Item {
+fn item<'a>(config: &Config, story: &'a Story<'_>) -> Item<'a> {
     let e = story.entry;
-    let content_html = e.content.clone().or_else(|| e.summary.clone()).unwrap_or_else(|| html_escape::encode_text(&e.title).into_owned());
+    let content_html = match e.content.as_deref().or(e.summary.as_deref()) {
+        Some(html) => std::borrow::Cow::Borrowed(html),
+        None => html_escape::encode_text(&e.title),
+    };
     let summary = e.summary.as_deref().map(|s| text::truncate_words(&text::from_sanitized(s), 300)).filter(|s| !s.is_empty());
     let authors = story
         .copies()
@@ -103,11 +109,11 @@ fn item(config: &Config, story: &Story<'_>) -> Item {
             None => Author { name: c.party.to_string(), url: None },
         })
         .collect();
-    let parties: Vec<String> = story.copies().map(|c| c.party.to_string()).collect();
+    let parties: Vec<&str> = story.copies().map(|c| c.party.as_str()).collect();
     Item {
-        id: e.atom_id.clone(),
-        url: e.link.clone(),
-        title: e.title.clone(),
+        id: &e.atom_id,
+        url: e.link.as_deref(),
+        title: &e.title,
         content_html,
         summary,
         date_published: e.published.to_rfc3339(),
@@ -115,6 +121,6 @@ fn item(config: &Config, story: &Story<'_>) -> Item {
         authors,
         tags: parties.clone(),
         language: e.language.as_deref().and_then(super::language::primary_tag),
-        _plenum: Extension { parties, source_feed: e.origin.feed_url.clone(), source_title: e.origin.title.clone() },
+        _plenum: Extension { parties, source_feed: &e.origin.feed_url, source_title: e.origin.title.as_deref() },
     }
 }

@@ -356,11 +356,7 @@ fn publish_changes(config: &Config, store: &Store, published: &Published, change
             docs.insert(path, doc);
         }
     };
-    for scope in affected {
-        for (path, doc) in render_scope(config, store, &nav, scope)? {
-            keep(path, doc, &mut files);
-        }
-    }
+    render_scopes(config, store, &nav, &affected, &mut |path, doc| keep(path, doc, &mut files))?;
     if previous.is_none() {
         keep(opml::PATH.to_string(), opml::render(config, &scopes, store.created())?, &mut files);
     }
@@ -473,9 +469,9 @@ pub fn render_all(config: &Config, store: &Store) -> Result<BTreeMap<String, Doc
     let scopes = scopes(config, store)?;
     let nav = html::Nav::new(config, &scopes);
     let mut docs = BTreeMap::new();
-    for scope in &scopes {
-        docs.extend(render_scope(config, store, &nav, scope)?);
-    }
+    render_scopes(config, store, &nav, &scopes.iter().collect::<Vec<_>>(), &mut |path, doc| {
+        docs.insert(path, doc);
+    })?;
     docs.insert(opml::PATH.to_string(), opml::render(config, &scopes, store.created())?);
     Ok(docs)
 }
@@ -489,6 +485,53 @@ pub fn render_request(context: &Context, scope: &Scope, format: Format, query: &
     let nav = html::Nav::new(config, &scopes);
     let page = paging::select(config, store, scope, query)?;
     render_page(config, store, &nav, scope, format, query, &page)
+}
+
+/// Renders the documents of `scopes` (see [`render_scope`]) on up to one
+/// thread per core, handing each to `each` as its scope is done (in no
+/// particular order). Finished scopes wait for `each` in a queue of one
+/// per thread, so memory stays at a few scopes' documents however many
+/// there are. Stops at the first error.
+fn render_scopes(
+    config: &Config,
+    store: &Store,
+    nav: &html::Nav,
+    scopes: &[&Scope],
+    each: &mut dyn FnMut(String, Document),
+) -> Result<(), PublishError> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(scopes.len());
+    if threads <= 1 {
+        for scope in scopes {
+            render_scope(config, store, nav, scope)?.into_iter().for_each(|(path, doc)| each(path, doc));
+        }
+        return Ok(());
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|threads_scope| {
+        let (done, finished) = std::sync::mpsc::sync_channel(threads);
+        for _ in 0..threads {
+            let (done, next) = (done.clone(), &next);
+            threads_scope.spawn(move || {
+                while let Some(scope) = scopes.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+                    // A send fails once the receiver gave up after an error.
+                    if done.send(render_scope(config, store, nav, scope)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done);
+        for rendered in finished {
+            match rendered {
+                Ok(docs) => docs.into_iter().for_each(|(path, doc)| each(path, doc)),
+                Err(e) => {
+                    next.store(scopes.len(), std::sync::atomic::Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    })
 }
 
 /// The documents of one scope's first page, one per format, by URL path.
@@ -550,25 +593,26 @@ fn render_page(
 
 /// Groups entries (newest first) of different parties that tell the same
 /// story; at most `limit` stories, newest first.
-pub fn merge_stories(entries: &[Entry], limit: usize) -> Vec<Story<'_>> {
+pub fn merge_stories<'a>(entries: impl IntoIterator<Item = &'a Entry>, limit: usize) -> Vec<Story<'a>> {
     group(entries, limit, false).0
 }
 
 /// Like [`merge_stories`], but stops before the entry that would start
 /// story `limit + 1`: returns the stories and how many entries they used,
 /// so a paged feed's next page starts exactly where this one ended.
-pub fn merge_page(entries: &[Entry], limit: usize) -> (Vec<Story<'_>>, usize) {
+pub fn merge_page<'a>(entries: impl IntoIterator<Item = &'a Entry>, limit: usize) -> (Vec<Story<'a>>, usize) {
     group(entries, limit, true)
 }
 
-fn group(entries: &[Entry], limit: usize, stop_at_limit: bool) -> (Vec<Story<'_>>, usize) {
-    let mut used = entries.len();
+fn group<'a>(entries: impl IntoIterator<Item = &'a Entry>, limit: usize, stop_at_limit: bool) -> (Vec<Story<'a>>, usize) {
+    let mut used = 0;
     let mut stories: Vec<Story> = Vec::new();
     let mut by_title: HashMap<String, Vec<usize>> = HashMap::new();
     let mut by_link: HashMap<&str, Vec<usize>> = HashMap::new();
     // Each story's representative title, as compared (made once, not per candidate).
     let mut title_keys: Vec<String> = Vec::new();
-    for (position, entry) in entries.iter().enumerate() {
+    for (position, entry) in entries.into_iter().enumerate() {
+        used = position + 1;
         let title_key = story::title_key(&entry.title);
         let candidates: Vec<usize> = by_title
             .get(&title_key)
@@ -760,6 +804,32 @@ url = "https://www.kke.gr/rss.xml"
         assert_eq!(publish_all(&renamed, &store, &published).unwrap(), 29);
         assert!(text(&published, "parties/kke.atom").contains("Rizospastis first"));
         assert!(text(&published, "countries/gr.atom").contains("Red Wire"));
+    }
+
+    #[test]
+    fn a_merged_page_reads_on_until_its_stories_are_whole_and_the_next_page_starts_after_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = load(dir.path(), "Wire");
+        let store = Store::open(&config.daemon.data_dir).unwrap();
+        // Three joint statements, each published by both parties an hour apart, newest first.
+        let titles = ["first", "second", "third"].map(|n| format!("Joint statement number {n} of the parties on the war"));
+        for (i, title) in titles.iter().enumerate() {
+            let hour = 100 - 10 * i as i64;
+            store_one(&config, &store, "pcp", title, hour);
+            store_one(&config, &store, "kke", title, hour - 1);
+        }
+        let copies = |page: &paging::Page| -> Vec<(String, usize)> {
+            page.stories().iter().map(|s| (s.entry.title.clone(), s.copies().count())).collect()
+        };
+        // Two stories a page: the first three entries hold only one and a half.
+        let query = Query { limit: Some(2), ..Query::default() };
+        let first = paging::select(&config, &store, &Scope::Merged, &query).unwrap();
+        assert_eq!(copies(&first), vec![(titles[0].clone(), 2), (titles[1].clone(), 2)]);
+        let next = Query { before: first.older.clone(), ..query };
+        assert!(next.before.is_some(), "a third story is left for the next page");
+        let second = paging::select(&config, &store, &Scope::Merged, &next).unwrap();
+        assert_eq!(copies(&second), vec![(titles[2].clone(), 2)], "the next page starts after the second story's copies");
+        assert!(second.older.is_none(), "nothing is left after the third story");
     }
 
     #[test]

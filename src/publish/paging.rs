@@ -112,38 +112,54 @@ pub fn select(config: &Config, store: &Store, scope: &Scope, query: &Query) -> R
         (_, Some(after)) => (Some(after.clone()), Direction::Newer),
         (before, None) => (before.clone(), Direction::Older),
     };
-    // Merged pages read ahead: copies of a story fold into it.
-    let want = match direction {
+    // Merged pages read ahead, up to three entries per story, as copies of
+    // a story fold into it: a page of `limit` entries at a time, until one
+    // starts story `limit + 1` (what is read beyond it is not on the page).
+    let read_ahead = match direction {
         Direction::Older if merges => limit.saturating_mul(3).saturating_add(1),
         _ => limit.saturating_add(1),
     };
+    let mut want = limit.saturating_add(1);
     let mut found: Vec<(Position, Entry)> = Vec::new();
     let mut capped = false;
-    store.walk(index, from.as_ref(), direction, &mut |position, entry| {
-        examined += 1;
-        last_examined = Some(position.clone());
-        if matches(&entry) {
-            found.push((position, entry));
+    let mut resume = from.clone();
+    loop {
+        let mut exhausted = true;
+        store.walk(index, resume.as_ref(), direction, &mut |position, entry| {
+            examined += 1;
+            last_examined = Some(position.clone());
+            if matches(&entry) {
+                found.push((position, entry));
+            }
+            if examined >= SCAN_CAP && found.len() < want {
+                capped = true;
+                return false;
+            }
+            exhausted = found.len() < want;
+            exhausted
+        })?;
+        if exhausted || capped || want >= read_ahead {
+            break;
         }
-        if examined >= SCAN_CAP && found.len() < want {
-            capped = true;
-            return false;
+        if merge_page(found.iter().map(|(_, e)| e), limit).1 < found.len() {
+            break;
         }
-        found.len() < want
-    })?;
+        resume = last_examined.clone();
+        want = want.saturating_add(limit).min(read_ahead);
+    }
     if let Some(e) = filter_error {
         return Err(e);
     }
 
     match direction {
         Direction::Older => {
-            let entries: Vec<Entry> = found.iter().map(|(_, e)| e.clone()).collect();
+            let (positions, mut entries): (Vec<Position>, Vec<Entry>) = found.into_iter().unzip();
             let consumed = if merges { merge_page(&entries, limit).1 } else { entries.len().min(limit) };
-            let more = found.len() > consumed || capped;
-            let older =
-                if more { found.get(consumed.wrapping_sub(1)).map(|(p, _)| p.clone()).or_else(|| last_examined.clone()) } else { None };
-            let newer = query.before.as_ref().and(found.first().map(|(p, _)| p.clone()));
-            Ok(Page { entries: found.into_iter().take(consumed).map(|(_, e)| e).collect(), merges, older, newer })
+            let more = entries.len() > consumed || capped;
+            let older = if more { positions.get(consumed.wrapping_sub(1)).cloned().or_else(|| last_examined.clone()) } else { None };
+            let newer = query.before.as_ref().and(positions.first().cloned());
+            entries.truncate(consumed);
+            Ok(Page { entries, merges, older, newer })
         }
         Direction::Newer => {
             let more = found.len() > limit || capped;

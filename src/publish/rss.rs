@@ -40,7 +40,7 @@ pub fn render(config: &Config, doc: &FeedDoc<'_>) -> Result<Document, PublishErr
         ..Channel::default()
     };
     let bytes = channel
-        .write_to(Vec::with_capacity(doc.stories.len() * 2048 + 1024))
+        .write_to(Vec::with_capacity(doc.size_hint()))
         .map_err(|e| PublishError::Render { path: doc.self_url.clone(), cause: e.to_string() })?;
     Ok(Document::new(bytes, Format::Rss.content_type(), doc.updated))
 }
