@@ -170,7 +170,12 @@ async fn publish_now(config: &Arc<Config>, store: &Store, published: &Published)
     let (config, store, published) = (config.clone(), store.clone(), published.clone());
     let started = std::time::Instant::now();
     let (hub_config, hub_published, hub_store) = (config.clone(), published.clone(), store.clone());
-    match tokio::task::spawn_blocking(move || publish::publish_all(&config, &store, &published)).await {
+    let publishing = move || {
+        let outcome = publish::publish_all(&config, &store, &published);
+        crate::ops::memory::release_free_memory();
+        outcome
+    };
+    match tokio::task::spawn_blocking(publishing).await {
         Ok(Ok(count)) => {
             info!(feeds = count, elapsed_ms = started.elapsed().as_millis() as u64, "published");
             crate::ops::metrics::publish(started.elapsed(), count);

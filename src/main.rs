@@ -101,28 +101,8 @@ enum Command {
     },
 }
 
-/// glibc's allocator, tuned for a daemon that renders documents of hundreds
-/// of kilobytes again and again: two arenas instead of eight per core, and
-/// blocks of 128 KiB and more mapped on their own, so they go back to the
-/// system when freed. Untuned, `plenum run` grew from 115 to 215 MB over 12
-/// polls of 72 feeds (`bench --day-cycles 12`); tuned, it stays near 55 MB,
-/// and the first `poll-once` of 200 feeds peaks at 58 MB instead of 72.
-/// mimalloc was tried and held more (213 MB peak).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn tune_allocator() {
-    // SAFETY: mallopt only sets allocator parameters; it runs first in
-    // main, before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn tune_allocator() {}
-
 fn main() -> ExitCode {
-    tune_allocator();
+    plenum::ops::memory::tune_allocator();
     let cli = Cli::parse();
     init_logging(cli.log_format);
 

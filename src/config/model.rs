@@ -144,8 +144,9 @@ pub struct DaemonConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// A client must send its request head within this (slowloris).
     pub header_timeout: Duration,
-    /// Bytes of published documents kept in memory besides the merged
-    /// feed's (`document_cache_mb`); the rest are read from `output_dir`.
+    /// Bytes of the compressed copies of published documents kept in
+    /// memory besides the merged feed's (`document_cache_mb`); the
+    /// documents themselves are read from `output_dir`.
     pub document_cache_bytes: usize,
 }
 

@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod health;
+pub mod memory;
 pub mod metrics;
 pub mod notify;
 pub mod retention;

@@ -97,9 +97,25 @@ impl Document {
             .clone()
     }
 
-    /// Bytes this document keeps in memory, compressed copies included.
+    /// The document's compressed copies (made or not yet), to keep
+    /// without the bytes they were made from.
+    fn copies(&self) -> Copies {
+        Copies { etag: self.etag.clone(), gzip: self.gzip.clone(), brotli: self.brotli.clone() }
+    }
+}
+
+/// A document's compressed copies, shared with the documents read back
+/// from the same file: a copy made for one request serves the next ones.
+struct Copies {
+    etag: String,
+    gzip: Arc<std::sync::OnceLock<Bytes>>,
+    brotli: Arc<std::sync::OnceLock<Bytes>>,
+}
+
+impl Copies {
+    /// Bytes kept in memory, copies made since included.
     fn weight(&self) -> usize {
-        self.bytes.len() + self.gzip.get().map_or(0, Bytes::len) + self.brotli.get().map_or(0, Bytes::len)
+        64 + self.etag.len() + self.gzip.get().map_or(0, Bytes::len) + self.brotli.get().map_or(0, Bytes::len)
     }
 }
 
@@ -113,27 +129,29 @@ struct OnDisk {
     last_modified: DateTime<Utc>,
 }
 
-/// Documents read back from their files, the most recently requested
-/// first, within a budget of bytes.
+/// The compressed copies of documents read back from their files, the
+/// most recently requested first, within a budget of bytes. Only the
+/// copies are kept: the bytes themselves are in the operating system's
+/// page cache and cost a read, whereas a copy costs a compression.
 struct ReadBack {
-    documents: lru::LruCache<String, Document>,
+    copies: lru::LruCache<String, Copies>,
     budget: usize,
 }
 
 impl Default for ReadBack {
     fn default() -> Self {
-        ReadBack { documents: lru::LruCache::unbounded(), budget: 8 * 1024 * 1024 }
+        ReadBack { copies: lru::LruCache::unbounded(), budget: 8 * 1024 * 1024 }
     }
 }
 
 impl ReadBack {
-    /// Keeps `doc`, dropping the least recently requested documents while
-    /// the whole (compressed copies included, as they are made) is over budget.
+    /// Keeps `doc`'s copies (those made later included), dropping the
+    /// least recently requested documents' while the whole is over budget.
     fn keep(&mut self, path: &str, doc: &Document) {
-        self.documents.put(path.to_string(), doc.clone());
-        let mut total: usize = self.documents.iter().map(|(_, d)| d.weight()).sum();
+        self.copies.put(path.to_string(), doc.copies());
+        let mut total: usize = self.copies.iter().map(|(_, c)| c.weight()).sum();
         while total > self.budget {
-            match self.documents.pop_lru() {
+            match self.copies.pop_lru() {
                 Some((_, dropped)) => total -= dropped.weight(),
                 None => break,
             }
@@ -196,10 +214,6 @@ impl Published {
             return Some(doc.clone());
         }
         let on_disk = self.on_disk.read().ok()?.get(path).cloned()?;
-        let mut read_back = self.read_back.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(doc) = read_back.documents.get(path).filter(|d| d.etag == on_disk.etag) {
-            return Some(doc.clone());
-        }
         let bytes = match std::fs::read(&on_disk.file) {
             Ok(bytes) => bytes,
             Err(e) => {
@@ -208,11 +222,18 @@ impl Published {
                 return None;
             }
         };
-        let doc = Document::new(bytes, on_disk.content_type, on_disk.last_modified);
+        let mut doc = Document::new(bytes, on_disk.content_type, on_disk.last_modified);
         if doc.etag != on_disk.etag {
             tracing::warn!(path = %on_disk.file.display(), "a published file was changed by something other than Plenum; serving it as it is now");
         }
-        read_back.keep(path, &doc);
+        let mut read_back = self.read_back.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match read_back.copies.get(path).filter(|c| c.etag == doc.etag) {
+            Some(copies) => {
+                doc.gzip = copies.gzip.clone();
+                doc.brotli = copies.brotli.clone();
+            }
+            None => read_back.keep(path, &doc),
+        }
         Some(doc)
     }
 
@@ -868,7 +889,15 @@ url = "https://www.kke.gr/rss.xml"
         let served = published.get("parties/kke.atom").unwrap();
         assert_eq!(served.bytes.as_ref(), file.as_slice(), "served as written");
         assert_eq!(Some(served.etag.clone()), published.etag("parties/kke.atom"), "with the ETag of the publish");
-        assert_eq!(published.read_back.lock().unwrap().documents.len(), 1, "kept for the next request");
+        let gzip = served.gzip();
+        // The compressed copy is kept for the next request; the bytes are not.
+        let again = published.get("parties/kke.atom").unwrap();
+        assert_eq!(again.gzip.get(), Some(&gzip), "the next request finds the compressed copy made");
+        assert_eq!(again.bytes.as_ref(), file.as_slice());
+        let read_back = published.read_back.lock().unwrap();
+        assert_eq!(read_back.copies.len(), 1);
+        assert!(read_back.copies.iter().map(|(_, c)| c.weight()).sum::<usize>() < gzip.len() + 200, "only the copy is held");
+        drop(read_back);
 
         // A budget of nothing keeps nothing, and still serves everything.
         config.daemon.document_cache_bytes = 0;
@@ -876,7 +905,7 @@ url = "https://www.kke.gr/rss.xml"
         publish_all(&config, &store, &published).unwrap();
         assert!(String::from_utf8_lossy(&published.get("parties/kke.atom").unwrap().bytes).contains("Rizospastis second"));
         assert!(String::from_utf8_lossy(&published.get("parties/kke.json").unwrap().bytes).contains("Rizospastis second"));
-        assert_eq!(published.read_back.lock().unwrap().documents.len(), 0);
+        assert_eq!(published.read_back.lock().unwrap().copies.len(), 0);
 
         // A file removed behind Plenum's back: not found now, written again at the next publish.
         std::fs::remove_file(config.daemon.output_dir.join("parties/pcp.rss")).unwrap();
