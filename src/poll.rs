@@ -349,10 +349,20 @@ async fn run(
     // Normalizing and storing are CPU and disk work: keep them off the reactor.
     let (store, party, source) = (store.clone(), party.clone(), source.clone());
     let feed = reading.feed;
-    let outcome = cpu_work(move || -> Result<(usize, usize, usize, usize, usize, &'static str), String> {
+    let last_read: std::collections::HashSet<u64> = state.item_fingerprints.iter().copied().collect();
+    let outcome = cpu_work(move || -> Result<Stored, String> {
         let now = crate::normalize::now();
-        let entries: Vec<_> = feed
+        let seed = normalize::fingerprint_seed(&party, &source, &feed);
+        let fingerprints: Vec<Option<u64>> = feed.items.iter().map(|item| normalize::fingerprint(seed, item, now)).collect();
+        // Items read unchanged at the last read are stored as they are.
+        let changed: Vec<&extract::RawItem> = feed
             .items
+            .iter()
+            .zip(&fingerprints)
+            .filter(|(_, fingerprint)| !fingerprint.is_some_and(|f| last_read.contains(&f)))
+            .map(|(item, _)| item)
+            .collect();
+        let entries: Vec<_> = changed
             .iter()
             .filter_map(|item| match normalize::normalize(&party, &source, &feed, item, &source.url, now) {
                 Ok(entry) => Some(entry),
@@ -362,8 +372,9 @@ async fn run(
                 }
             })
             .collect();
-        let specific: std::collections::HashSet<String> = specific_links(&party, &feed, &entries).into_iter().map(str::to_string).collect();
-        let guessed = entries.iter().filter(|e| e.date_guessed).count();
+        let links = feed.items.iter().map(|item| normalize::item_canonical_link(item, &source.url));
+        let specific = specific_links(&party, &feed, links);
+        let guessed = feed.items.iter().filter(|item| normalize::publication(item, now).1).count();
         let batch: Vec<_> = entries
             .into_iter()
             .map(|entry| {
@@ -387,11 +398,12 @@ async fn run(
                 Upsert::Unchanged => {}
             }
         }
-        Ok((feed.items.len(), new, updated, guessed, rotated, feed.format))
+        let fingerprints = fingerprints.into_iter().flatten().collect();
+        Ok(Stored { seen: feed.items.len(), new, updated, guessed, rotated, format: feed.format, fingerprints })
     })
     .await
     .map_err(|e| format!("reading the document failed: {e}"))?;
-    let (seen, new, updated, guessed, rotated, format) = outcome?;
+    let Stored { seen, new, updated, guessed, rotated, format, fingerprints } = outcome?;
     if rotated > 0 && !state.id_rotation_seen {
         // Said once per source: it will keep happening on every poll.
         warn!(
@@ -412,7 +424,23 @@ async fn run(
     state.dates_guessed = guessed as u64;
     state.dates_unreadable = reading.dates_unreadable as u64;
     state.format = Some(format.to_string());
+    state.item_fingerprints = fingerprints;
     Ok(())
+}
+
+/// What storing a document's items did.
+struct Stored {
+    /// Items in the document.
+    seen: usize,
+    new: usize,
+    updated: usize,
+    /// Items dated by first-seen time.
+    guessed: usize,
+    /// Items matched by link after their id changed.
+    rotated: usize,
+    format: &'static str,
+    /// The items' fingerprints, for the next read.
+    fingerprints: Vec<u64>,
 }
 
 /// Runs parsing, normalizing or storing on the blocking pool, at most one
@@ -458,12 +486,13 @@ fn follow_permanent_moves(source: &Source, state: &mut SourceState, redirects: &
     }
 }
 
-/// The canonical links of `entries` that name one article: links that appear
-/// once in the document and are not the party's homepage or the feed's site
-/// (feeds that give every item the homepage as its link exist).
-fn specific_links<'a>(party: &Party, feed: &RawFeed, entries: &'a [normalize::Entry]) -> std::collections::HashSet<&'a str> {
-    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for link in entries.iter().filter_map(|e| e.canonical_link.as_deref()) {
+/// The canonical links of a document's items (`links`) that name one
+/// article: links that appear once in the document and are not the party's
+/// homepage or the feed's site (feeds that give every item the homepage as
+/// its link exist).
+fn specific_links(party: &Party, feed: &RawFeed, links: impl Iterator<Item = Option<String>>) -> std::collections::HashSet<String> {
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for link in links.flatten() {
         *counts.entry(link).or_default() += 1;
     }
     let general: Vec<String> = [Some(party.homepage.as_str()), feed.link.as_deref()]

@@ -27,7 +27,7 @@ pub struct RawFeed {
 }
 
 /// One item as the source wrote it.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Hash)]
 pub struct RawItem {
     /// The source's own identifier (guid, atom:id, JSON Feed id); `None`
     /// when the source gave none. Never invented by the parser.

@@ -109,7 +109,7 @@ pub enum Skip {
 
 /// Normalizes one raw item of `feed`, fetched from `base` for `source`.
 pub fn normalize(party: &Party, source: &Source, feed: &RawFeed, item: &RawItem, base: &Url, now: DateTime<Utc>) -> Result<Entry, Skip> {
-    let link = item.link.as_deref().and_then(|l| absolute_url(base, l));
+    let link = link(item, base);
     let article_base = link.as_deref().and_then(|l| Url::parse(l).ok()).unwrap_or_else(|| base.clone());
     let summary =
         item.summary_html.as_deref().map(|h| html::sanitize(capped(h, MAX_SUMMARY_BYTES), &article_base)).filter(|h| !h.trim().is_empty());
@@ -135,15 +135,12 @@ pub fn normalize(party: &Party, source: &Source, feed: &RawFeed, item: &RawItem,
         title = link.clone().unwrap_or_default();
     }
 
-    let (published, date_guessed) = match item.published.or(item.updated) {
-        Some(date) if date <= now + FUTURE_SLACK => (date, false),
-        _ => (now, true),
-    };
+    let (published, date_guessed) = publication(item, now);
     let updated = item.updated.filter(|d| *d <= now + FUTURE_SLACK && *d >= published).unwrap_or(published);
 
     let identity =
         identity::identify(&party.id, &source.id, item.id.as_deref(), link.as_deref(), &title, summary.as_deref(), content.as_deref());
-    let canonical_link = link.as_deref().and_then(canonical::canonical_url).map(|c| c.to_string());
+    let canonical_link = link.as_deref().and_then(canonical_link);
     let text = content.as_deref().or(summary.as_deref()).map(text::from_sanitized).unwrap_or_default();
     let content_hash = identity::content_hash(&title, link.as_deref(), summary.as_deref(), content.as_deref());
     Ok(Entry {
@@ -172,6 +169,62 @@ pub fn normalize(party: &Party, source: &Source, feed: &RawFeed, item: &RawItem,
             title: feed.title.as_deref().map(text::plain),
             link: feed.link.as_deref().and_then(|l| absolute_url(base, l)),
         },
+    })
+}
+
+/// The item's link, absolute against `base`.
+fn link(item: &RawItem, base: &Url) -> Option<String> {
+    item.link.as_deref().and_then(|l| absolute_url(base, l))
+}
+
+/// The canonical form of an absolute link (see [`canonical`]).
+fn canonical_link(link: &str) -> Option<String> {
+    canonical::canonical_url(link).map(|c| c.to_string())
+}
+
+/// The canonical link [`normalize`] gives `item`, without normalizing it.
+pub fn item_canonical_link(item: &RawItem, base: &Url) -> Option<String> {
+    link(item, base).as_deref().and_then(canonical_link)
+}
+
+/// When the item was published, and whether that is a guess (now): an
+/// item without a date, or dated further ahead than clocks drift.
+pub fn publication(item: &RawItem, now: DateTime<Utc>) -> (DateTime<Utc>, bool) {
+    match item.published.or(item.updated) {
+        Some(date) if date <= now + FUTURE_SLACK => (date, false),
+        _ => (now, true),
+    }
+}
+
+/// What a source's items are fingerprinted against: the party and source
+/// config, the document's own fields that entries carry, and this build
+/// of Plenum (a new version may normalize differently). See [`fingerprint`].
+pub fn fingerprint_seed(party: &Party, source: &Source, feed: &RawFeed) -> u64 {
+    let context = format!(
+        "{}\n{}\n{source:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        env!("CARGO_PKG_VERSION"),
+        party.id,
+        feed.title,
+        feed.id,
+        feed.link,
+        feed.language
+    );
+    xxhash_rust::xxh3::xxh3_64(context.as_bytes())
+}
+
+/// A fingerprint of `item` as delivered: two items with the same
+/// fingerprint (and seed) normalize to the same entry, so an item whose
+/// fingerprint was seen at the source's last read is unchanged and is not
+/// normalized and stored again. `None` for an item whose normalizing
+/// depends on the time (dated further ahead than clocks drift: the date is
+/// guessed now and read later).
+pub fn fingerprint(seed: u64, item: &RawItem, now: DateTime<Utc>) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let settled = [item.published, item.updated].into_iter().flatten().all(|d| d <= now + FUTURE_SLACK);
+    settled.then(|| {
+        let mut hasher = xxhash_rust::xxh3::Xxh3::with_seed(seed);
+        item.hash(&mut hasher);
+        hasher.finish()
     })
 }
 
@@ -224,6 +277,40 @@ mod tests {
     fn norm(item: RawItem, now: DateTime<Utc>) -> Result<Entry, Skip> {
         let base = source().url;
         normalize(&party(), &source(), &RawFeed { language: Some("pt".into()), ..RawFeed::default() }, &item, &base, now)
+    }
+
+    #[test]
+    fn an_item_read_again_unchanged_has_the_same_fingerprint_and_any_change_or_config_change_another() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
+        let feed = RawFeed { language: Some("pt".into()), ..RawFeed::default() };
+        let seed = fingerprint_seed(&party(), &source(), &feed);
+        let item = RawItem {
+            id: Some("1".into()),
+            title: Some("Nota".into()),
+            content_html: Some("<p>Texto</p>".into()),
+            published: Some(now - Duration::hours(3)),
+            ..RawItem::default()
+        };
+        let first = fingerprint(seed, &item, now);
+        assert!(first.is_some());
+        assert_eq!(fingerprint(seed, &item.clone(), now + Duration::hours(5)), first, "the same item an hour later");
+        let edits = [
+            RawItem { content_html: Some("<p>Texto.</p>".into()), ..item.clone() },
+            RawItem { title: Some("Nota!".into()), ..item.clone() },
+            RawItem { updated: Some(now), ..item.clone() },
+            RawItem { authors: vec!["PCP".into()], ..item.clone() },
+        ];
+        for edited in &edits {
+            assert_ne!(fingerprint(seed, edited, now), first, "{edited:?}");
+        }
+        // What entries take from the config or the document's head changes every fingerprint.
+        let other_language = Source { language: Some("en".into()), ..source() };
+        assert_ne!(fingerprint(fingerprint_seed(&party(), &other_language, &feed), &item, now), first);
+        let other_feed = RawFeed { title: Some("Avante!".into()), ..feed.clone() };
+        assert_ne!(fingerprint(fingerprint_seed(&party(), &source(), &other_feed), &item, now), first);
+        // An item dated ahead is dated now, and by its date later: never skipped.
+        let ahead = RawItem { published: Some(now + Duration::days(3)), ..item.clone() };
+        assert_eq!(fingerprint(seed, &ahead, now), None);
     }
 
     #[test]

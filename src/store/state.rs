@@ -78,6 +78,10 @@ pub struct SourceState {
     pub last_new_at: Option<DateTime<Utc>>,
     /// Format of the document at the last read ("RSS 2.0", "Atom", ...).
     pub format: Option<String>,
+    /// Fingerprints of the items of the last read (see
+    /// [`crate::normalize::fingerprint`]): an item read again unchanged is
+    /// not normalized and stored again.
+    pub item_fingerprints: Vec<u64>,
 }
 
 impl SourceState {
