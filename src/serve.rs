@@ -116,6 +116,13 @@ async fn answer(published: &Published, target: Target, query: Option<String>, he
         Target::Page(scope, format) => (scope, format),
     };
     let path = scope.path(format);
+    if query.as_deref().is_none_or(str::is_empty) {
+        // A reader asking whether a published document changed gets its
+        // answer without the document being read back from its file.
+        if let Some((etag, last_modified)) = published.validators(&path).filter(|(e, l)| is_fresh(e, *l, headers)) {
+            return (StatusCode::NOT_MODIFIED, caching_headers(&etag, last_modified, max_age)).into_response();
+        }
+    }
     let plain_doc = match published.get(&path) {
         Some(doc) => doc,
         // At start-up, before every document is published: rendered on request.
@@ -168,18 +175,8 @@ fn serve(doc: Option<Document>, headers: &HeaderMap, max_age: Duration) -> Respo
     let Some(doc) = doc else {
         return plain(StatusCode::NOT_FOUND, "no such feed\n");
     };
-    let last_modified = httpdate::fmt_http_date(doc.last_modified.into());
-    let mut response_headers = HeaderMap::new();
-    let set = |h: &mut HeaderMap, name, value: &str| {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            h.insert(name, v);
-        }
-    };
-    set(&mut response_headers, header::ETAG, &doc.etag);
-    set(&mut response_headers, header::LAST_MODIFIED, &last_modified);
-    set(&mut response_headers, header::CACHE_CONTROL, &format!("public, max-age={}", max_age.as_secs()));
-    set(&mut response_headers, header::ACCESS_CONTROL_ALLOW_ORIGIN, "*");
-    if not_modified(&doc, headers) {
+    let mut response_headers = caching_headers(&doc.etag, doc.last_modified, max_age);
+    if is_fresh(&doc.etag, doc.last_modified, headers) {
         return (StatusCode::NOT_MODIFIED, response_headers).into_response();
     }
     set(&mut response_headers, header::CONTENT_TYPE, doc.content_type);
@@ -220,14 +217,32 @@ fn preferred_encoding(headers: &HeaderMap) -> Option<&'static str> {
     }
 }
 
-fn not_modified(doc: &Document, headers: &HeaderMap) -> bool {
+fn set(h: &mut HeaderMap, name: header::HeaderName, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        h.insert(name, v);
+    }
+}
+
+/// The headers every answer about a document carries, 304s included.
+fn caching_headers(etag: &str, last_modified: DateTime<Utc>, max_age: Duration) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    set(&mut h, header::ETAG, etag);
+    set(&mut h, header::LAST_MODIFIED, &httpdate::fmt_http_date(last_modified.into()));
+    set(&mut h, header::CACHE_CONTROL, &format!("public, max-age={}", max_age.as_secs()));
+    set(&mut h, header::ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+    h
+}
+
+/// Whether the client's copy (its `If-None-Match`, else its
+/// `If-Modified-Since`) is the document with these validators.
+fn is_fresh(etag: &str, last_modified: DateTime<Utc>, headers: &HeaderMap) -> bool {
     if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
-        return inm.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == "*" || t == doc.etag);
+        return inm.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == "*" || t == etag);
     }
     if let Some(ims) = headers.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()) {
         if let Ok(since) = httpdate::parse_http_date(ims) {
             let since: DateTime<Utc> = since.into();
-            return doc.last_modified.timestamp() <= since.timestamp();
+            return last_modified.timestamp() <= since.timestamp();
         }
     }
     false

@@ -306,6 +306,11 @@ fn http_answers_cache_compress_and_refuse_cleanly() {
         assert!(ok.header("cache-control").is_some_and(|c| c.starts_with("public, max-age=")), "{path}: Cache-Control");
         let again = daemon.request("GET", path, &[("If-None-Match", &etag)]);
         assert_eq!(again.status, 304, "{path}: a known ETag gets 304");
+        assert_eq!(again.header("etag"), Some(etag.as_str()), "{path}: a 304 names the ETag it confirms");
+        assert_eq!(again.header("cache-control"), ok.header("cache-control"), "{path}: a 304 renews the max-age");
+        assert_eq!(again.header("access-control-allow-origin"), Some("*"), "{path}: a 304 allows other origins");
+        let since = ok.header("last-modified").unwrap_or_default();
+        assert_eq!(daemon.request("GET", path, &[("If-Modified-Since", since)]).status, 304, "{path}: If-Modified-Since");
         let head = daemon.request("HEAD", path, &[]);
         assert_eq!(head.status, 200, "{path}: HEAD");
         assert!(head.body.is_empty(), "{path}: HEAD has no body");

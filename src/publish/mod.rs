@@ -247,10 +247,16 @@ impl Published {
 
     /// The ETag of the document at `path`, without reading it.
     fn etag(&self, path: &str) -> Option<String> {
+        self.validators(path).map(|(etag, _)| etag)
+    }
+
+    /// The ETag and last modification of the published document at `path`,
+    /// without reading it: enough to answer a conditional request.
+    pub fn validators(&self, path: &str) -> Option<(String, DateTime<Utc>)> {
         if let Some(doc) = self.docs.read().ok()?.get(path) {
-            return Some(doc.etag.clone());
+            return Some((doc.etag.clone(), doc.last_modified));
         }
-        self.on_disk.read().ok()?.get(path).map(|d| d.etag.clone())
+        self.on_disk.read().ok()?.get(path).map(|d| (d.etag.clone(), d.last_modified))
     }
 
     pub fn is_empty(&self) -> bool {
