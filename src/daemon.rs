@@ -170,15 +170,14 @@ async fn publish_now(config: &Arc<Config>, store: &Store, published: &Published)
     let (config, store, published) = (config.clone(), store.clone(), published.clone());
     let started = std::time::Instant::now();
     let (hub_config, hub_published, hub_store) = (config.clone(), published.clone(), store.clone());
-    let publishing = move || {
-        let outcome = publish::publish_all(&config, &store, &published);
-        crate::ops::memory::release_free_memory();
-        outcome
-    };
-    match tokio::task::spawn_blocking(publishing).await {
+    match tokio::task::spawn_blocking(move || publish::publish_all(&config, &store, &published)).await {
         Ok(Ok(count)) => {
             info!(feeds = count, elapsed_ms = started.elapsed().as_millis() as u64, "published");
             crate::ops::metrics::publish(started.elapsed(), count);
+            if count > 0 {
+                // The rendered documents are freed: hand their pages back.
+                tokio::task::spawn_blocking(crate::ops::memory::release_free_memory);
+            }
             crate::ops::metrics::store(hub_store.len(), hub_store.disk_bytes());
             publish::websub::notify(&hub_config, &hub_published.take_changed()).await;
         }

@@ -353,25 +353,34 @@ async fn run(
     let outcome = cpu_work(move || -> Result<Stored, String> {
         let now = crate::normalize::now();
         let seed = normalize::fingerprint_seed(&party, &source, &feed);
-        let fingerprints: Vec<Option<u64>> = feed.items.iter().map(|item| normalize::fingerprint(seed, item, now)).collect();
+        // Items that share an id or a link with another item of the document
+        // may be stored as one entry: which of them wins must not depend on
+        // which changed last, so they are never skipped.
+        let mut shared: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for item in &feed.items {
+            for key in [item.id.as_deref(), item.link.as_deref()].into_iter().flatten() {
+                *shared.entry(key).or_default() += 1;
+            }
+        }
+        let alone =
+            |item: &extract::RawItem| [item.id.as_deref(), item.link.as_deref()].into_iter().flatten().all(|k| shared.get(k) == Some(&1));
+        let mut fingerprints: Vec<Option<u64>> =
+            feed.items.iter().map(|item| normalize::fingerprint(seed, item, now).filter(|_| alone(item))).collect();
         // Items read unchanged at the last read are stored as they are.
-        let changed: Vec<&extract::RawItem> = feed
-            .items
-            .iter()
-            .zip(&fingerprints)
-            .filter(|(_, fingerprint)| !fingerprint.is_some_and(|f| last_read.contains(&f)))
-            .map(|(item, _)| item)
-            .collect();
-        let entries: Vec<_> = changed
-            .iter()
-            .filter_map(|item| match normalize::normalize(&party, &source, &feed, item, &source.url, now) {
-                Ok(entry) => Some(entry),
-                Err(skip) => {
-                    warn!(source = %source.id, title = ?item.title, link = ?item.link, "item skipped: {skip}");
-                    None
+        let mut normalized = Vec::new();
+        let mut entries = Vec::new();
+        for (index, item) in feed.items.iter().enumerate() {
+            if fingerprints[index].is_some_and(|f| last_read.contains(&f)) {
+                continue;
+            }
+            match normalize::normalize(&party, &source, &feed, item, &source.url, now) {
+                Ok(entry) => {
+                    normalized.push((index, entry.key.clone()));
+                    entries.push(entry);
                 }
-            })
-            .collect();
+                Err(skip) => warn!(source = %source.id, title = ?item.title, link = ?item.link, "item skipped: {skip}"),
+            }
+        }
         let links = feed.items.iter().map(|item| normalize::item_canonical_link(item, &source.url));
         let specific = specific_links(&party, &feed, links);
         let guessed = feed.items.iter().filter(|item| normalize::publication(item, now).1).count();
@@ -390,11 +399,14 @@ async fn run(
         };
         let outcomes = store.upsert_batch(batch, now, Some(&language)).map_err(|e| format!("cannot store entries: {e}"))?;
         let (mut new, mut updated, mut rotated) = (0, 0, 0);
-        for (outcome, matched) in outcomes {
+        for ((index, key), (outcome, matched)) in normalized.into_iter().zip(outcomes) {
             rotated += usize::from(matched == Matched::LinkSameSource);
             match outcome {
                 Upsert::New => new += 1,
                 Upsert::Updated => updated += 1,
+                // Kept out by retention: looked at again next time, as
+                // retention may have been relaxed or its marks expired.
+                Upsert::Unchanged if matched == Matched::Identity && store.get(&key).ok().flatten().is_none() => fingerprints[index] = None,
                 Upsert::Unchanged => {}
             }
         }

@@ -385,3 +385,39 @@ fn feed_size_caps_the_published_feeds() {
     assert_eq!(sandbox.merged_feed().entries().len(), 5, "feed.atom holds at most feed_size entries");
     assert_eq!(titles(&sandbox.party_feed("kke")), sorted(&parties::KKE_TITLES), "4 entries fit in 5");
 }
+
+/// An RSS document whose first two items share a guid, and a third item.
+fn rss_with_shared_guid(first: &str, second: &str, other: &str) -> String {
+    let item = |guid: &str, title: &str, hour: u32| {
+        format!(
+            "<item><guid isPermaLink=\"false\">{guid}</guid><title>{title}</title>\
+             <description>{title}, o texto.</description><pubDate>Fri, 20 Nov 2026 {hour:02}:00:00 GMT</pubDate></item>"
+        )
+    };
+    format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>PCP</title><link>https://www.pcp.pt/</link>\
+         <description>PCP</description>{}{}{}</channel></rss>",
+        item("dup", first, 10),
+        item("dup", second, 9),
+        item("other", other, 8)
+    )
+}
+
+#[test]
+fn items_sharing_a_guid_are_read_the_same_way_whichever_of_them_changed() {
+    let server = FixtureServer::start();
+    let pcp = parties::pcp(&server);
+    let url = source_url(&pcp).strip_prefix(&server.url("")).map(|p| format!("/{}", p.trim_start_matches('/'))).unwrap();
+    let rss = [("content-type", "application/rss+xml")];
+    server.set(&url, 200, &rss, rss_with_shared_guid("Primeira nota", "Segunda nota", "Outra nota"));
+    let sandbox = Sandbox::new(&config_for(std::slice::from_ref(&pcp)));
+    sandbox.poll_once();
+    // One entry for the shared guid: the document's last item with it.
+    assert_eq!(titles(&sandbox.merged_feed()), sorted(&["Outra nota", "Segunda nota"]));
+
+    // Only the first of the two changes: the later one still decides, as it did on the first read.
+    server.set(&url, 200, &rss, rss_with_shared_guid("Primeira nota revista", "Segunda nota", "Outra nota"));
+    let lines = sandbox.poll_once();
+    assert_eq!(line_for(&lines, "pcp/rss").get("status"), "ok");
+    assert_eq!(titles(&sandbox.merged_feed()), sorted(&["Outra nota", "Segunda nota"]));
+}

@@ -149,6 +149,13 @@ impl ReadBack {
     /// least recently requested documents' while the whole is over budget.
     fn keep(&mut self, path: &str, doc: &Document) {
         self.copies.put(path.to_string(), doc.copies());
+        self.enforce();
+    }
+
+    /// Drops the least recently requested documents' copies while the
+    /// whole is over budget: copies are made after [`ReadBack::keep`], as
+    /// requests ask for them, so every read back checks again.
+    fn enforce(&mut self) {
         let mut total: usize = self.copies.iter().map(|(_, c)| c.weight()).sum();
         while total > self.budget {
             match self.copies.pop_lru() {
@@ -187,7 +194,8 @@ pub struct Published {
     context: Arc<RwLock<Option<Arc<Context>>>>,
     /// Feed paths whose content changed at the last publish, for WebSub.
     changed: Arc<Mutex<Vec<String>>>,
-    /// Write the files but keep no documents in memory (`poll-once`).
+    /// Write the files but keep no documents in memory (`poll-once`): memory
+    /// stays at the few scopes' documents being rendered at once.
     files_only: bool,
     /// Set once every document has been published: until then a document
     /// not yet in memory is rendered on request ([`Published::render_missing`]).
@@ -201,7 +209,8 @@ pub struct Published {
 
 impl Published {
     /// A publisher that writes the static files and keeps nothing to serve:
-    /// memory stays at one scope's documents however many there are.
+    /// memory stays at the few scopes' documents being rendered at once,
+    /// however many there are.
     pub fn files_only() -> Published {
         Published { files_only: true, ..Published::default() }
     }
@@ -223,7 +232,8 @@ impl Published {
             }
         };
         let mut doc = Document::new(bytes, on_disk.content_type, on_disk.last_modified);
-        if doc.etag != on_disk.etag {
+        // While a publish puts its files in place, a file may be newer than what is served.
+        if doc.etag != on_disk.etag && self.publishing.try_lock().is_ok() {
             tracing::warn!(path = %on_disk.file.display(), "a published file was changed by something other than Plenum; serving it as it is now");
         }
         let mut read_back = self.read_back.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -231,6 +241,7 @@ impl Published {
             Some(copies) => {
                 doc.gzip = copies.gzip.clone();
                 doc.brotli = copies.brotli.clone();
+                read_back.enforce();
             }
             None => read_back.keep(path, &doc),
         }
