@@ -122,7 +122,7 @@ pub fn select(config: &Config, store: &Store, scope: &Scope, query: &Query) -> R
     let mut want = limit.saturating_add(1);
     let mut found: Vec<(Position, Entry)> = Vec::new();
     let mut capped = false;
-    let mut resume = from.clone();
+    let mut resume = from;
     loop {
         let mut exhausted = true;
         store.walk(index, resume.as_ref(), direction, &mut |position, entry| {
