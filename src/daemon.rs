@@ -143,26 +143,18 @@ pub async fn poll_once(config: Config, force: bool) -> Result<Vec<PollReport>, D
     reports.sort_by_key(|(index, _)| *index);
     store.flush().await?;
     crate::ops::retention::prune_if_configured(&config, &store).await;
-    if reports.iter().any(|(_, r)| r.changed()) || needs_publishing(&config) {
-        publish_now(&config, &store, &Published::files_only()).await;
-    } else {
-        info!("nothing changed; the published files stand");
+    // Publishing renders only the scopes this run changed when the store's
+    // marker says the files showed everything before (same build, config
+    // and scopes, every file there): nothing at all after an unchanged poll.
+    // Otherwise (first run, a crash before the last publish, a new config,
+    // a deleted file) it renders every document.
+    let published = Published::files_only();
+    publish_now(&config, &store, &published).await;
+    if let Some(marker) = published.files_marker().filter(|_| !store.has_unpublished_changes()) {
+        store.mark_published(marker)?;
     }
     store.flush().await?;
     Ok(reports.into_iter().map(|(_, r)| r).collect())
-}
-
-/// Whether `poll-once` must publish although no source changed: the files
-/// are missing, the config file is newer than them (parties renamed, added
-/// or removed), or retention may have pruned entries.
-fn needs_publishing(config: &Config) -> bool {
-    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    let published = modified(&config.daemon.output_dir.join("feed.atom"));
-    let configured = modified(&config.path);
-    match (published, configured) {
-        (Some(p), Some(c)) => c >= p || config.daemon.retention_days.is_some() || config.daemon.max_entries_per_party.is_some(),
-        _ => true,
-    }
 }
 
 /// Publishes in a blocking task; failures are logged, never fatal.
@@ -172,13 +164,19 @@ async fn publish_now(config: &Arc<Config>, store: &Store, published: &Published)
     let (hub_config, hub_published, hub_store) = (config.clone(), published.clone(), store.clone());
     match tokio::task::spawn_blocking(move || publish::publish_all(&config, &store, &published)).await {
         Ok(Ok(count)) => {
-            info!(feeds = count, elapsed_ms = started.elapsed().as_millis() as u64, "published");
+            if count == 0 {
+                info!("nothing changed; the published files stand");
+            } else {
+                info!(feeds = count, elapsed_ms = started.elapsed().as_millis() as u64, "published");
+            }
             crate::ops::metrics::publish(started.elapsed(), count);
             if count > 0 {
                 // The rendered documents are freed: hand their pages back.
                 tokio::task::spawn_blocking(crate::ops::memory::release_free_memory);
             }
-            crate::ops::metrics::store(hub_store.len(), hub_store.disk_bytes());
+            if !hub_published.is_files_only() {
+                crate::ops::metrics::store(hub_store.len(), hub_store.disk_bytes());
+            }
             publish::websub::notify(&hub_config, &hub_published.take_changed()).await;
         }
         Ok(Err(e)) => error!(error = %e, "publishing failed; the last good files stay in place"),

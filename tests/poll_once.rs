@@ -421,3 +421,55 @@ fn items_sharing_a_guid_are_read_the_same_way_whichever_of_them_changed() {
     assert_eq!(line_for(&lines, "pcp/rss").get("status"), "ok");
     assert_eq!(titles(&sandbox.merged_feed()), sorted(&["Outra nota", "Segunda nota"]));
 }
+
+/// How many documents a `poll-once` rendered, from its log: 0 when it said
+/// nothing changed.
+fn rendered(run: &common::plenum::Run) -> usize {
+    if run.stderr.contains("nothing changed; the published files stand") {
+        return 0;
+    }
+    let line = run.stderr.lines().find(|l| l.contains(" published ")).unwrap_or_else(|| panic!("no publish logged\n{}", run.describe()));
+    let count = line.split_whitespace().find_map(|w| w.strip_prefix("feeds=")).and_then(|n| n.parse().ok());
+    count.unwrap_or_else(|| panic!("no document count in {line:?}"))
+}
+
+#[test]
+fn a_later_poll_renders_only_the_scopes_it_changed_and_a_deleted_file_is_written_again() {
+    let server = FixtureServer::start();
+    let parties = serve_three_parties(&server);
+    let sandbox = Sandbox::new(&config_for(&parties));
+    let poll = || {
+        let run = sandbox.plenum(&["poll-once"]);
+        assert_eq!(run.code, Some(0), "{}", run.describe());
+        run
+    };
+    let everything = rendered(&poll());
+    assert!(everything > 20, "the first poll renders every document: {everything}");
+    let kke_file = sandbox.party_feed_path("kke");
+    let kke_bytes = std::fs::read(&kke_file).unwrap();
+
+    // PCP edits a statement: its documents and the merged ones are rendered, not the others.
+    server.serve_fixture("/pcp/statements.xml", "rss2-pcp-statement-edited.xml");
+    let edited = rendered(&poll());
+    assert!(edited > 0 && edited < everything, "rendered {edited} of {everything}");
+    for feed in [sandbox.party_feed("pcp"), sandbox.merged_feed()] {
+        assert!(titles(&feed).contains(&parties::PCP_EDITED_TITLE.to_string()), "{:#?}", titles(&feed));
+    }
+    assert_eq!(std::fs::read(&kke_file).unwrap(), kke_bytes);
+    assert_eq!(titles(&sandbox.party_feed("kke")), sorted(&parties::KKE_TITLES));
+
+    // Nothing changed: nothing is rendered.
+    assert_eq!(rendered(&poll()), 0);
+
+    // A deleted file is noticed: everything is rendered again.
+    std::fs::remove_file(&kke_file).unwrap();
+    assert_eq!(rendered(&poll()), everything);
+    assert_eq!(titles(&sandbox.party_feed("kke")), sorted(&parties::KKE_TITLES));
+
+    // So is a changed config (another title for the site).
+    let config = std::fs::read_to_string(&sandbox.config).unwrap();
+    assert_eq!(rendered(&poll()), 0);
+    sandbox.rewrite_config(&config.replacen("[daemon]\n", "[daemon]\ntitle = \"Another wire\"\n", 1));
+    assert_eq!(rendered(&poll()), everything);
+    assert_eq!(sandbox.merged_feed().title().as_str(), "Another wire");
+}

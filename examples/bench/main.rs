@@ -299,7 +299,7 @@ fn plenum_binary(args: &RunArgs) -> Fallible<PathBuf> {
 fn poll_once(plenum: &Path, config: &Path, label: &str, site: &Site) -> Fallible<PollFigures> {
     site.counts();
     // BENCH_WRAP="perf record -g -o /tmp/perf.data --" runs the first poll under a profiler.
-    let mut cmd = wrapped(plenum, "BENCH_WRAP", label.starts_with("poll 1"));
+    let mut cmd = wrapped(plenum, "BENCH_WRAP", label.starts_with(std::env::var("BENCH_WRAP_POLL").as_deref().unwrap_or("poll 1")));
     cmd.arg("--config").arg(config).arg("poll-once").env_remove("RUST_LOG").env("NO_COLOR", "1");
 
     let usage = measure(cmd)?;

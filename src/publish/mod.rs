@@ -205,6 +205,9 @@ pub struct Published {
     /// Held by a publish from start to end: two at once (a reload beside
     /// the poller's) would stage the same temporary files.
     publishing: Arc<Mutex<()>>,
+    /// The marker of the last publish when it wrote every file it rendered
+    /// (see [`Published::files_marker`]), `None` after one that failed.
+    written_marker: Arc<Mutex<Option<[u8; 32]>>>,
 }
 
 impl Published {
@@ -213,6 +216,11 @@ impl Published {
     /// however many there are.
     pub fn files_only() -> Published {
         Published { files_only: true, ..Published::default() }
+    }
+
+    /// Whether this publisher only writes files (`poll-once`).
+    pub fn is_files_only(&self) -> bool {
+        self.files_only
     }
 
     /// The published document at `path`: from memory, or read back from
@@ -304,6 +312,14 @@ impl Published {
         self.context.read().ok()?.clone()
     }
 
+    /// What a store is marked with ([`Store::mark_published`]) once the
+    /// files show every change: the last publish's marker, when every file
+    /// it rendered was written. A marker names this build and the config
+    /// and scopes the files were rendered for.
+    pub fn files_marker(&self) -> Option<[u8; 32]> {
+        *self.written_marker.lock().ok()?
+    }
+
     /// Takes the paths of the feeds that changed at the last publish.
     pub fn take_changed(&self) -> Vec<String> {
         self.changed.lock().map(|mut c| std::mem::take(&mut *c)).unwrap_or_default()
@@ -358,6 +374,11 @@ fn max_age(config: &Config) -> Duration {
 /// in-memory copy is replaced even when a file cannot be written, so the
 /// server keeps serving what the store holds; the first write error is
 /// returned.
+///
+/// A files-only publisher (`poll-once`) keeps nothing between processes,
+/// so it renders only the changed scopes when the store's
+/// [`Store::published_marker`] says the files showed everything before
+/// (same build, config and scopes) and every file is still there.
 pub fn publish_all(config: &Config, store: &Store, published: &Published) -> Result<usize, PublishError> {
     let _one_at_a_time = published.publishing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     // Entries whose language is still queued (an import, an older store) are filed first.
@@ -376,12 +397,13 @@ fn publish_changes(config: &Config, store: &Store, published: &Published, change
     let lost_files = published.lost_files.load(std::sync::atomic::Ordering::Acquire);
     let previous =
         published.context().filter(|c| c.fingerprint == fingerprint && !published.files_only && !published.is_empty() && !lost_files);
-    let affected: Vec<&Scope> = match &previous {
-        Some(_) if !changes.all => scopes.iter().filter(|scope| affected(config, scope, changes)).collect(),
-        _ => scopes.iter().collect(),
-    };
-    let nav = html::Nav::new(config, &scopes);
+    let marker = files_marker(&fingerprint);
     let dir = &config.daemon.output_dir;
+    let files_stand = published.files_only && store.published_marker() == Some(marker) && all_files_exist(dir, &scopes);
+    let incremental = (previous.is_some() || files_stand) && !changes.all;
+    let affected: Vec<&Scope> =
+        if incremental { scopes.iter().filter(|scope| affected(config, scope, changes)).collect() } else { scopes.iter().collect() };
+    let nav = html::Nav::new(config, &scopes);
     // Each document's file is staged as soon as it is rendered; only a
     // publisher that serves keeps the documents.
     let mut files = files::Batch::default();
@@ -395,7 +417,7 @@ fn publish_changes(config: &Config, store: &Store, published: &Published, change
         }
     };
     render_scopes(config, store, &nav, &affected, &mut |path, doc| keep(path, doc, &mut files))?;
-    if previous.is_none() {
+    if !incremental {
         keep(opml::PATH.to_string(), opml::render(config, &scopes, store.created())?, &mut files);
     }
     // Everything rendered was read from the store before this flush began, so
@@ -415,6 +437,9 @@ fn publish_changes(config: &Config, store: &Store, published: &Published, change
         .map(|(path, _)| path.clone())
         .collect();
     let count = etags.len();
+    if let Ok(mut last) = published.written_marker.lock() {
+        *last = written.is_ok().then_some(marker);
+    }
     if !published.files_only {
         // The merged feed's documents and the OPML list stay in memory; the
         // others are served from their files, unless those could not be written.
@@ -458,6 +483,21 @@ fn publish_changes(config: &Config, store: &Store, published: &Published, change
         *c = changed;
     }
     written.map(|()| count)
+}
+
+/// The marker of files rendered by this build for a config and scopes
+/// with `fingerprint` (see [`Published::files_marker`]).
+fn files_marker(fingerprint: &blake3::Hash) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"), "\n").as_bytes());
+    hasher.update(fingerprint.as_bytes());
+    *hasher.finalize().as_bytes()
+}
+
+/// Whether every document of `scopes` has its file in `dir`.
+fn all_files_exist(dir: &std::path::Path, scopes: &[Scope]) -> bool {
+    let formats = || Format::FEEDS.into_iter().chain([Format::Html]);
+    dir.join(opml::PATH).is_file() && scopes.iter().all(|scope| formats().all(|format| dir.join(scope.path(format)).is_file()))
 }
 
 /// Whether `scope`'s documents show entries of what `changes` names.

@@ -157,6 +157,8 @@ impl Store {
         if !self.entries.is_empty() || !self.sources.is_empty() {
             return Err(BackupError::NotEmpty { entries: self.entries.len(), sources: self.sources.len() });
         }
+        self.unmark_published()?;
+        self.recount();
         let mut header: Option<Header> = None;
         let mut summary = ImportSummary { entries: 0, sources: 0 };
         let mut entries = sled::Batch::default();
@@ -232,6 +234,7 @@ impl Store {
             });
         }
         schema::rebuild_indexes(self)?;
+        self.recount();
         self.db.flush().map_err(StoreError::Io)?;
         Ok(summary)
     }

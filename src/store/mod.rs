@@ -18,7 +18,8 @@
 //! - `pruned`: `EntryKey` → `published ‖ pruned at` of entries removed by
 //!   `max_entries_per_party`, so a source still listing them does not bring
 //!   them back as new ([`retention`]).
-//! - `meta`: `schema_version`, `created`, `language_index`, `retention_fence`.
+//! - `meta`: `schema_version`, `created`, `language_index`, `retention_fence`,
+//!   `published` (see [`Store::published_marker`]).
 //!
 //! Files in this folder: [`schema`] (versions, migrations, opening safely),
 //! [`retention`] (pruning), [`backup`] (export and import as JSON Lines),
@@ -43,6 +44,7 @@ pub use state::{PollStatus, SourceState};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
@@ -110,6 +112,21 @@ pub struct Store {
     changes: query::ChangeLog,
     /// Serializes [`Store::upsert_batch`] per party.
     party_locks: PartyLocks,
+    /// `meta.published`: see [`Store::published_marker`].
+    marker: Arc<PublishedMarker>,
+    /// How many entries are stored, once counted ([`Store::len`]): sled
+    /// counts by reading every record. Held while entries are added or
+    /// removed, so the count and the tree move together.
+    entry_count: Arc<std::sync::Mutex<Option<usize>>>,
+}
+
+/// What `meta.published` held when the store was opened, and whether it is
+/// still on disk.
+#[derive(Default)]
+struct PublishedMarker {
+    at_open: Option<[u8; 32]>,
+    on_disk: std::sync::atomic::AtomicBool,
+    removing: std::sync::Mutex<()>,
 }
 
 /// A fixed set of locks; a party always maps to the same one.
@@ -141,9 +158,27 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         backup::finish_interrupted_compaction(dir)?;
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Open { path: dir.to_path_buf(), cause: e.to_string() })?;
-        let store = schema::without_panics(dir, || Store::open_trees(dir))?;
+        let mut store = Store::open_trees_waiting(dir)?;
         schema::without_panics(dir, || schema::check_and_migrate(&store, dir))?;
+        let found = store.meta.get("published")?.and_then(|v| <[u8; 32]>::try_from(v.as_ref()).ok());
+        store.marker = Arc::new(PublishedMarker { at_open: found, on_disk: found.is_some().into(), ..PublishedMarker::default() });
         Ok(store)
+    }
+
+    /// [`Store::open_trees`], waiting up to a second for a lock held by a
+    /// handle of this process that was just dropped: sled's flusher thread
+    /// lets go of the files a moment after the last handle.
+    fn open_trees_waiting(dir: &Path) -> Result<Store, StoreError> {
+        let mut attempts = 0;
+        loop {
+            match schema::without_panics(dir, || Store::open_trees(dir)) {
+                Err(StoreError::Locked { .. }) if attempts < 20 => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                outcome => return outcome,
+            }
+        }
     }
 
     fn open_trees(dir: &Path) -> Result<Store, StoreError> {
@@ -174,8 +209,53 @@ impl Store {
             pruned: tree("pruned")?,
             changes: query::ChangeLog::default(),
             party_locks: PartyLocks::default(),
+            marker: Arc::default(),
+            entry_count: Arc::default(),
             db,
         })
+    }
+
+    /// The marker of the publish whose files showed every entry of this
+    /// store when it was opened ([`Store::mark_published`] by the process
+    /// before), or `None`: the files may be behind the store, or published
+    /// by another build or config. `poll-once` renders only what it changed
+    /// when the marker matches its own.
+    pub fn published_marker(&self) -> Option<[u8; 32]> {
+        self.marker.at_open
+    }
+
+    /// Records that the files published under `marker` show every entry
+    /// stored so far; durable with the next flush. Only a caller that knows
+    /// nothing changed since that publish may say so (see
+    /// [`Store::has_unpublished_changes`]).
+    pub fn mark_published(&self, marker: [u8; 32]) -> Result<(), StoreError> {
+        let _one_at_a_time = self.marker.removing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.meta.insert("published", &marker)?;
+        self.marker.on_disk.store(true, std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
+
+    /// Removes the published marker from disk, durably, before the first
+    /// change to what documents show: whatever is changed then is never
+    /// taken for published, even by a process that stops before its own
+    /// publish. Free once the marker is gone.
+    fn unmark_published(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        if !self.marker.on_disk.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let _one_at_a_time = self.marker.removing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.marker.on_disk.load(Ordering::Acquire) {
+            self.meta.remove("published")?;
+            self.db.flush()?;
+            self.marker.on_disk.store(false, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// Whether changes wait for a publish (see [`Store::take_changes`]).
+    pub fn has_unpublished_changes(&self) -> bool {
+        self.changes.pending()
     }
 
     /// When the store was created: the `updated` of a feed with no entries.
@@ -226,6 +306,9 @@ impl Store {
         // What this batch wrote so far, seen by its later entries.
         let mut written: HashMap<EntryKey, Entry> = HashMap::new();
         let mut claimed: HashMap<Vec<u8>, EntryKey> = HashMap::new();
+        // Noted as changed once stored: a publish that took the changes
+        // before the transaction must not take this one with them.
+        let mut changed_parties: Vec<PartyId> = Vec::new();
         let lookup = |key: &EntryKey, written: &HashMap<EntryKey, Entry>| -> Result<Option<Entry>, StoreError> {
             match written.get(key) {
                 Some(entry) => Ok(Some(entry.clone())),
@@ -286,7 +369,7 @@ impl Store {
                 stamp: language_stamp(&write),
             });
             if outcome != Upsert::Unchanged {
-                self.changes.note_party(&write.party);
+                changed_parties.push(write.party.clone());
             }
             written.insert(target, write);
             outcomes.push((outcome, matched));
@@ -294,6 +377,9 @@ impl Store {
         if writes.is_empty() {
             return Ok(outcomes);
         }
+        self.unmark_published()?;
+        let added = outcomes.iter().filter(|(outcome, _)| *outcome == Upsert::New).count();
+        let mut count = self.lock_entry_count();
         let trees =
             (&self.entries, &self.by_time, &self.by_party, &self.aliases, &self.language_pending, &self.entry_language, &self.by_language);
         let result: Result<Vec<Vec<u8>>, TransactionError<()>> =
@@ -338,6 +424,13 @@ impl Store {
             TransactionError::Storage(e) => StoreError::Io(e),
             TransactionError::Abort(()) => StoreError::Corrupt { what: "transaction".into(), cause: "aborted".into() },
         })?;
+        if let Some(n) = count.as_mut() {
+            *n += added;
+        }
+        drop(count);
+        for party in &changed_parties {
+            self.changes.note_party(party);
+        }
         for row in dropped.iter().chain(writes.iter().filter_map(|w| w.language.as_ref())) {
             self.changes.note_language_row(row);
         }
@@ -378,8 +471,20 @@ impl Store {
     }
 
     /// Number of entries stored.
+    /// Counted once per process (reading every record), then kept.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        let mut count = self.lock_entry_count();
+        *count.get_or_insert_with(|| self.entries.len())
+    }
+
+    fn lock_entry_count(&self) -> std::sync::MutexGuard<'_, Option<usize>> {
+        // A count is only a number: a panic elsewhere leaves it usable.
+        self.entry_count.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Forget the count: the next [`Store::len`] counts again.
+    fn recount(&self) {
+        *self.lock_entry_count() = None;
     }
 
     pub fn is_empty(&self) -> bool {

@@ -195,6 +195,7 @@ impl Store {
     /// index, replacing its earlier row, and takes it off the queue unless
     /// it changed again since it was read.
     pub fn set_language(&self, entry: &Entry, language: &str) -> Result<(), StoreError> {
+        self.unmark_published()?;
         let key = entry.key.as_str().as_bytes();
         let row = language_row(language, entry);
         let stamp = language_stamp(entry);
@@ -299,6 +300,12 @@ impl ChangeLog {
                 c.languages.insert(language.into_owned());
             }
         });
+    }
+
+    pub(super) fn pending(&self) -> bool {
+        let mut pending = false;
+        self.with(|c| pending = !c.is_empty());
+        pending
     }
 
     pub(super) fn note_all(&self) {

@@ -186,6 +186,8 @@ impl Store {
     fn remove_at(&self, row: &[u8], skip: usize, rule: Rule, now: DateTime<Utc>, report: &mut PruneReport) -> Result<(), StoreError> {
         let Some(position) = row.get(skip..) else { return Ok(()) };
         let Some(key) = position.get(8..) else { return Ok(()) };
+        self.unmark_published()?;
+        let mut count = self.lock_entry_count();
         let trees = (
             &self.entries,
             &self.by_time,
@@ -236,6 +238,10 @@ impl Store {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Io(e),
         })?;
+        if let (Some(n), Some(_)) = (count.as_mut(), &removed) {
+            *n = n.saturating_sub(1);
+        }
+        drop(count);
         match removed {
             Some((entry, language_row)) => {
                 self.changes.note_party(&entry.party);

@@ -108,6 +108,8 @@ pub(super) fn check_and_migrate(store: &Store, dir: &Path) -> Result<(), StoreEr
 /// queues entries without a language. Safe to run twice. Used by migration
 /// and by import, which writes only entries, languages and sources.
 pub(super) fn rebuild_indexes(store: &Store) -> Result<(), StoreError> {
+    // What was published no longer stands for what the store holds.
+    store.meta.remove("published")?;
     store.by_time.clear()?;
     store.by_party.clear()?;
     store.aliases.clear()?;
@@ -162,6 +164,7 @@ pub(super) fn rebuild_indexes(store: &Store) -> Result<(), StoreError> {
 /// changed with the format, and sketches are compared across versions).
 /// Safe to run twice: entries already converted are skipped.
 fn reencode_entries(store: &Store) -> Result<(), StoreError> {
+    store.meta.remove("published")?;
     let mut converted = 0usize;
     for row in store.entries.iter() {
         let (key, bytes) = row?;

@@ -155,6 +155,64 @@ fn entries_and_state_survive_reopening() {
 }
 
 #[test]
+fn the_published_marker_stands_until_something_published_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.published_marker(), None, "a new store was never published");
+        store.upsert(entry("pcp", "1", "kept", t(0)), t(0), false).unwrap();
+        assert!(store.has_unpublished_changes());
+        let _ = store.take_changes();
+        assert!(!store.has_unpublished_changes());
+        store.mark_published([7; 32]).unwrap();
+        store.flush_blocking().unwrap();
+    }
+    {
+        // Reading (status, export) leaves it.
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.published_marker(), Some([7; 32]));
+        assert_eq!(store.newest(10).unwrap().len(), 1);
+        store.put_source_state(&SourceId::new(&PartyId::parse("pcp").unwrap(), "feed"), &SourceState::default()).unwrap();
+    }
+    {
+        // A change is never taken for published, even by a process that
+        // stops before its own publish: the marker is gone from disk first.
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.published_marker(), Some([7; 32]), "the marker of the files as the process found them");
+        store.upsert(entry("pcp", "2", "new", t(1)), t(1), false).unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.published_marker(), None);
+}
+
+#[test]
+fn the_entry_count_follows_stores_prunes_and_imports_without_counting_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.len(), 0);
+    store.upsert(entry("pcp", "1", "one", t(1)), t(1), false).unwrap();
+    let batch = vec![
+        (entry("pcp", "2", "two", t(2)), false),
+        (entry("pcp", "1", "one, edited", t(1)), false),
+        (entry("kke", "3", "τρία", t(3)), false),
+    ];
+    store.upsert_batch(batch, t(3), None).unwrap();
+    assert_eq!(store.len(), 3, "two new, one edited");
+    let report = store.prune(&RetentionPolicy { max_age: None, max_entries_per_party: Some(1) }, t(4)).unwrap();
+    assert_eq!(report.pruned(), 1);
+    assert_eq!(store.len(), 2);
+    assert_eq!(store.len(), store.entries.len(), "the kept count is what the tree holds");
+    let mut exported = Vec::new();
+    store.export(&mut exported).unwrap();
+    drop(store);
+    let copy = tempfile::tempdir().unwrap();
+    let imported = Store::open(copy.path()).unwrap();
+    assert_eq!(imported.len(), 0);
+    imported.import(&mut exported.as_slice()).unwrap();
+    assert_eq!(imported.len(), 2, "an import counts again");
+}
+
+#[test]
 fn a_newer_schema_is_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     {
