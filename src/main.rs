@@ -255,7 +255,11 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = ExitCode>,
 {
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Threads of the blocking pool (parsing, publishing) end 2 s after
+    // their last job instead of 10: the daemon idles between polls, and an
+    // idle thread keeps its stack and its allocator cache resident.
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_keep_alive(std::time::Duration::from_secs(2)).build();
+    match runtime {
         Ok(runtime) => runtime.block_on(f()),
         Err(e) => {
             eprintln!("plenum: cannot start the async runtime: {e}");

@@ -298,7 +298,8 @@ fn plenum_binary(args: &RunArgs) -> Fallible<PathBuf> {
 
 fn poll_once(plenum: &Path, config: &Path, label: &str, site: &Site) -> Fallible<PollFigures> {
     site.counts();
-    // BENCH_WRAP="perf record -g -o /tmp/perf.data --" runs the first poll under a profiler.
+    // BENCH_WRAP="perf record -g -o /tmp/perf.data --" runs the first poll under a profiler
+    // (or the poll whose label starts with BENCH_WRAP_POLL, "poll 2" say).
     let mut cmd = wrapped(plenum, "BENCH_WRAP", label.starts_with(std::env::var("BENCH_WRAP_POLL").as_deref().unwrap_or("poll 1")));
     cmd.arg("--config").arg(config).arg("poll-once").env_remove("RUST_LOG").env("NO_COLOR", "1");
 
