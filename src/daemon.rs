@@ -151,7 +151,14 @@ pub async fn poll_once(config: Config, force: bool) -> Result<Vec<PollReport>, D
     let published = Published::files_only();
     publish_now(&config, &store, &published).await;
     if let Some(marker) = published.files_marker().filter(|_| !store.has_unpublished_changes()) {
-        store.mark_published(marker)?;
+        let dir = &config.daemon.output_dir;
+        let stamped = publish::write_stamp(dir, &marker)
+            .map_err(|e| e.to_string())
+            .and_then(|stamp| store.mark_published(&stamp).map_err(|e| e.to_string()));
+        if let Err(e) = stamped {
+            // Only costs the next run a full publish.
+            warn!(dir = %dir.display(), error = %e, "cannot record that the published files are complete");
+        }
     }
     store.flush().await?;
     Ok(reports.into_iter().map(|(_, r)| r).collect())

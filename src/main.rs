@@ -103,6 +103,7 @@ enum Command {
 
 fn main() -> ExitCode {
     plenum::ops::memory::tune_allocator();
+    plenum::build_id();
     let cli = Cli::parse();
     init_logging(cli.log_format);
 

@@ -452,7 +452,9 @@ fn a_later_poll_renders_only_the_scopes_it_changed_and_a_deleted_file_is_written
     server.serve_fixture("/pcp/statements.xml", "rss2-pcp-statement-edited.xml");
     let edited = rendered(&poll());
     assert!(edited > 0 && edited < everything, "rendered {edited} of {everything}");
-    for feed in [sandbox.party_feed("pcp"), sandbox.merged_feed()] {
+    let public = sandbox.path().join("public");
+    let (country, language) = (atom::read(&public.join("countries/pt.atom")), atom::read(&public.join("languages/pt.atom")));
+    for feed in [sandbox.party_feed("pcp"), sandbox.merged_feed(), country, language] {
         assert!(titles(&feed).contains(&parties::PCP_EDITED_TITLE.to_string()), "{:#?}", titles(&feed));
     }
     assert_eq!(std::fs::read(&kke_file).unwrap(), kke_bytes);
@@ -472,4 +474,30 @@ fn a_later_poll_renders_only_the_scopes_it_changed_and_a_deleted_file_is_written
     sandbox.rewrite_config(&config.replacen("[daemon]\n", "[daemon]\ntitle = \"Another wire\"\n", 1));
     assert_eq!(rendered(&poll()), everything);
     assert_eq!(sandbox.merged_feed().title().as_str(), "Another wire");
+}
+
+#[test]
+fn files_another_store_wrote_into_the_same_directory_are_rendered_again() {
+    let server = FixtureServer::start();
+    let parties = serve_three_parties(&server);
+    let sandbox = Sandbox::new(&config_for(&parties));
+    let poll = |config: &std::path::Path| {
+        let run = common::plenum::run_plenum(&["--config", config.to_str().unwrap(), "poll-once"], sandbox.path());
+        assert_eq!(run.code, Some(0), "{}", run.describe());
+        run
+    };
+    let everything = rendered(&poll(&sandbox.config));
+    // A second config with its own store and another site title publishes into the same directory.
+    let own = std::fs::read_to_string(&sandbox.config).unwrap();
+    let other = own.replacen("data_dir = \"data\"", "data_dir = \"data-other\"\ntitle = \"Other wire\"", 1);
+    assert_ne!(own, other);
+    assert_eq!(rendered(&poll(&sandbox.write("other.toml", &other))), everything);
+    let greece = sandbox.path().join("public/countries/gr.atom");
+    assert!(atom::read(&greece).title().as_str().starts_with("Other wire"));
+
+    // The first store's files are not all its own any more: its next poll renders everything.
+    server.serve_fixture("/pcp/statements.xml", "rss2-pcp-statement-edited.xml");
+    assert_eq!(rendered(&poll(&sandbox.config)), everything);
+    let title = atom::read(&greece).title().as_str().to_string();
+    assert!(!title.starts_with("Other wire"), "{title}");
 }

@@ -198,17 +198,11 @@ pub fn publication(item: &RawItem, now: DateTime<Utc>) -> (DateTime<Utc>, bool) 
 
 /// What a source's items are fingerprinted against: the party and source
 /// config, the document's own fields that entries carry, and this build
-/// of Plenum (a new version may normalize differently). See [`fingerprint`].
+/// of Plenum ([`crate::build_id`]: another may normalize differently). See
+/// [`fingerprint`].
 pub fn fingerprint_seed(party: &Party, source: &Source, feed: &RawFeed) -> u64 {
-    let context = format!(
-        "{}\n{}\n{source:?}\n{:?}\n{:?}\n{:?}\n{:?}",
-        env!("CARGO_PKG_VERSION"),
-        party.id,
-        feed.title,
-        feed.id,
-        feed.link,
-        feed.language
-    );
+    let context =
+        format!("{}\n{}\n{source:?}\n{:?}\n{:?}\n{:?}\n{:?}", crate::build_id(), party.id, feed.title, feed.id, feed.link, feed.language);
     xxhash_rust::xxh3::xxh3_64(context.as_bytes())
 }
 

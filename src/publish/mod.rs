@@ -399,7 +399,7 @@ fn publish_changes(config: &Config, store: &Store, published: &Published, change
         published.context().filter(|c| c.fingerprint == fingerprint && !published.files_only && !published.is_empty() && !lost_files);
     let marker = files_marker(&fingerprint);
     let dir = &config.daemon.output_dir;
-    let files_stand = published.files_only && store.published_marker() == Some(marker) && all_files_exist(dir, &scopes);
+    let files_stand = published.files_only && stamped(dir, store, &marker) && all_files_exist(dir, &scopes);
     let incremental = (previous.is_some() || files_stand) && !changes.all;
     let affected: Vec<&Scope> =
         if incremental { scopes.iter().filter(|scope| affected(config, scope, changes)).collect() } else { scopes.iter().collect() };
@@ -425,6 +425,12 @@ fn publish_changes(config: &Config, store: &Store, published: &Published, change
     // that concurrent polls stored after the caller's own flush. Only then
     // are the documents written or served.
     store.flush_blocking()?;
+    // Files written from here on are no longer the ones the stamp names.
+    if let Err(e) = std::fs::remove_file(dir.join(STAMP_FILE)) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(path = %dir.join(STAMP_FILE).display(), error = %e, "cannot remove the stamp of the last publish");
+        }
+    }
     let before: BTreeMap<String, String> = etags.keys().filter_map(|k| Some((k.clone(), published.etag(k)?))).collect();
     let (written, rewritten, unwritten) = commit(dir, files);
     // A feed changed when its file did, or (file not writable) its bytes in memory did.
@@ -485,13 +491,42 @@ fn publish_changes(config: &Config, store: &Store, published: &Published, change
     written.map(|()| count)
 }
 
-/// The marker of files rendered by this build for a config and scopes
-/// with `fingerprint` (see [`Published::files_marker`]).
+/// The marker of files rendered by this build ([`crate::build_id`]) for a
+/// config and scopes with `fingerprint` (see [`Published::files_marker`]).
 fn files_marker(fingerprint: &blake3::Hash) -> [u8; 32] {
     let mut hasher = blake3::Hasher::new();
-    hasher.update(concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"), "\n").as_bytes());
+    hasher.update(&crate::build_id().to_le_bytes());
     hasher.update(fingerprint.as_bytes());
     *hasher.finalize().as_bytes()
+}
+
+/// The file in the output directory naming the publish that wrote every
+/// document there: `poll-once` writes it, with the same bytes in the store
+/// ([`Store::mark_published`]), once its publish wrote every file; every
+/// publish removes it before writing. The files stand for the store only
+/// when both agree: not after `plenum run` wrote them, nor when another
+/// store's `poll-once` shares the directory, nor when an older copy of the
+/// directory was put back.
+pub const STAMP_FILE: &str = ".plenum-published";
+
+/// Whether the stamp in `dir` is the store's, for files with `marker`.
+fn stamped(dir: &Path, store: &Store, marker: &[u8; 32]) -> bool {
+    let Some(stored) = store.published_marker() else { return false };
+    stored.starts_with(marker) && std::fs::read(dir.join(STAMP_FILE)).is_ok_and(|stamp| stamp == stored)
+}
+
+/// Writes the stamp of a publish whose files carry `marker` (see
+/// [`STAMP_FILE`]) and returns what the store must hold to match it: the
+/// marker and a nonce of this publish.
+pub fn write_stamp(dir: &Path, marker: &[u8; 32]) -> std::io::Result<Vec<u8>> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let nonce = blake3::hash(format!("{} {} {}", now.as_nanos(), std::process::id(), dir.display()).as_bytes());
+    let mut stamp = marker.to_vec();
+    stamp.extend_from_slice(&nonce.as_bytes()[..16]);
+    let temporary = dir.join(format!("{STAMP_FILE}.tmp-{}", std::process::id()));
+    std::fs::write(&temporary, &stamp)?;
+    std::fs::rename(&temporary, dir.join(STAMP_FILE))?;
+    Ok(stamp)
 }
 
 /// Whether every document of `scopes` has its file in `dir`.

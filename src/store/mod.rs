@@ -124,7 +124,7 @@ pub struct Store {
 /// still on disk.
 #[derive(Default)]
 struct PublishedMarker {
-    at_open: Option<[u8; 32]>,
+    at_open: Option<Vec<u8>>,
     on_disk: std::sync::atomic::AtomicBool,
     removing: std::sync::Mutex<()>,
 }
@@ -160,8 +160,9 @@ impl Store {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Open { path: dir.to_path_buf(), cause: e.to_string() })?;
         let mut store = Store::open_trees_waiting(dir)?;
         schema::without_panics(dir, || schema::check_and_migrate(&store, dir))?;
-        let found = store.meta.get("published")?.and_then(|v| <[u8; 32]>::try_from(v.as_ref()).ok());
-        store.marker = Arc::new(PublishedMarker { at_open: found, on_disk: found.is_some().into(), ..PublishedMarker::default() });
+        let found = store.meta.get("published")?.map(|v| v.to_vec());
+        let on_disk = found.is_some().into();
+        store.marker = Arc::new(PublishedMarker { at_open: found, on_disk, ..PublishedMarker::default() });
         Ok(store)
     }
 
@@ -220,17 +221,17 @@ impl Store {
     /// before), or `None`: the files may be behind the store, or published
     /// by another build or config. `poll-once` renders only what it changed
     /// when the marker matches its own.
-    pub fn published_marker(&self) -> Option<[u8; 32]> {
-        self.marker.at_open
+    pub fn published_marker(&self) -> Option<&[u8]> {
+        self.marker.at_open.as_deref()
     }
 
     /// Records that the files published under `marker` show every entry
     /// stored so far; durable with the next flush. Only a caller that knows
     /// nothing changed since that publish may say so (see
     /// [`Store::has_unpublished_changes`]).
-    pub fn mark_published(&self, marker: [u8; 32]) -> Result<(), StoreError> {
+    pub fn mark_published(&self, marker: &[u8]) -> Result<(), StoreError> {
         let _one_at_a_time = self.marker.removing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.meta.insert("published", &marker)?;
+        self.meta.insert("published", marker)?;
         self.marker.on_disk.store(true, std::sync::atomic::Ordering::Release);
         Ok(())
     }
@@ -378,19 +379,23 @@ impl Store {
             return Ok(outcomes);
         }
         self.unmark_published()?;
-        let added = outcomes.iter().filter(|(outcome, _)| *outcome == Upsert::New).count();
         let mut count = self.lock_entry_count();
         let trees =
             (&self.entries, &self.by_time, &self.by_party, &self.aliases, &self.language_pending, &self.entry_language, &self.by_language);
-        let result: Result<Vec<Vec<u8>>, TransactionError<()>> =
+        // What the transaction found: entries it added (not there before:
+        // a prune may have removed one read as stored), languages it dropped.
+        let result: Result<(usize, Vec<Vec<u8>>), TransactionError<()>> =
             trees.transaction(|(entries, by_time, by_party, aliases, language_pending, entry_language, by_language)| {
                 let mut dropped_languages = Vec::new();
+                let mut added = 0;
                 for w in &writes {
                     if let Some((t, p)) = &w.old_index {
                         by_time.remove(t.as_slice())?;
                         by_party.remove(p.as_slice())?;
                     }
-                    entries.insert(w.key.as_slice(), w.value.as_slice())?;
+                    if entries.insert(w.key.as_slice(), w.value.as_slice())?.is_none() {
+                        added += 1;
+                    }
                     by_time.insert(w.new_index.0.as_slice(), &[])?;
                     by_party.insert(w.new_index.1.as_slice(), &[])?;
                     match &w.language {
@@ -418,9 +423,9 @@ impl Store {
                         }
                     }
                 }
-                Ok::<_, ConflictableTransactionError<()>>(dropped_languages)
+                Ok::<_, ConflictableTransactionError<()>>((added, dropped_languages))
             });
-        let dropped = result.map_err(|e| match e {
+        let (added, dropped) = result.map_err(|e| match e {
             TransactionError::Storage(e) => StoreError::Io(e),
             TransactionError::Abort(()) => StoreError::Corrupt { what: "transaction".into(), cause: "aborted".into() },
         })?;

@@ -148,7 +148,7 @@ impl Store {
         }
         self.expire_tombstones(cutoff, now, &mut report)?;
         self.sweep_dangling(&mut report)?;
-        report.remaining = self.entries.len();
+        report.remaining = self.len();
         Ok(report)
     }
 

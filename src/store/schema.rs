@@ -90,6 +90,10 @@ pub(super) fn check_and_migrate(store: &Store, dir: &Path) -> Result<(), StoreEr
     if found > SCHEMA_VERSION {
         return Err(StoreError::TooNew { path: dir.to_path_buf(), found });
     }
+    if found < SCHEMA_VERSION {
+        // Files published from the old layout do not vouch for the new one.
+        store.meta.remove("published")?;
+    }
     for version in found..SCHEMA_VERSION {
         let (what, step) = MIGRATIONS[version as usize];
         info!(store = %dir.display(), "migrating the store: {what}");
@@ -108,8 +112,6 @@ pub(super) fn check_and_migrate(store: &Store, dir: &Path) -> Result<(), StoreEr
 /// queues entries without a language. Safe to run twice. Used by migration
 /// and by import, which writes only entries, languages and sources.
 pub(super) fn rebuild_indexes(store: &Store) -> Result<(), StoreError> {
-    // What was published no longer stands for what the store holds.
-    store.meta.remove("published")?;
     store.by_time.clear()?;
     store.by_party.clear()?;
     store.aliases.clear()?;
@@ -164,7 +166,6 @@ pub(super) fn rebuild_indexes(store: &Store) -> Result<(), StoreError> {
 /// changed with the format, and sketches are compared across versions).
 /// Safe to run twice: entries already converted are skipped.
 fn reencode_entries(store: &Store) -> Result<(), StoreError> {
-    store.meta.remove("published")?;
     let mut converted = 0usize;
     for row in store.entries.iter() {
         let (key, bytes) = row?;

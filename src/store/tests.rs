@@ -164,13 +164,13 @@ fn the_published_marker_stands_until_something_published_changes() {
         assert!(store.has_unpublished_changes());
         let _ = store.take_changes();
         assert!(!store.has_unpublished_changes());
-        store.mark_published([7; 32]).unwrap();
+        store.mark_published(&[7; 48]).unwrap();
         store.flush_blocking().unwrap();
     }
     {
         // Reading (status, export) leaves it.
         let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.published_marker(), Some([7; 32]));
+        assert_eq!(store.published_marker(), Some(&[7; 48][..]));
         assert_eq!(store.newest(10).unwrap().len(), 1);
         store.put_source_state(&SourceId::new(&PartyId::parse("pcp").unwrap(), "feed"), &SourceState::default()).unwrap();
     }
@@ -178,7 +178,7 @@ fn the_published_marker_stands_until_something_published_changes() {
         // A change is never taken for published, even by a process that
         // stops before its own publish: the marker is gone from disk first.
         let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.published_marker(), Some([7; 32]), "the marker of the files as the process found them");
+        assert_eq!(store.published_marker(), Some(&[7; 48][..]), "the marker of the files as the process found them");
         store.upsert(entry("pcp", "2", "new", t(1)), t(1), false).unwrap();
     }
     let store = Store::open(dir.path()).unwrap();
