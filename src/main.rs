@@ -256,11 +256,7 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = ExitCode>,
 {
-    // Threads of the blocking pool (parsing, publishing) end 2 s after
-    // their last job instead of 10: the daemon idles between polls, and an
-    // idle thread keeps its stack and its allocator cache resident.
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_keep_alive(std::time::Duration::from_secs(2)).build();
-    match runtime {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime.block_on(f()),
         Err(e) => {
             eprintln!("plenum: cannot start the async runtime: {e}");
