@@ -7,10 +7,12 @@ use super::{ExtractError, RawFeed, RawItem};
 
 /// Parses a feed document given as UTF-8 bytes (see `fetch::charset`).
 pub fn extract(body: &[u8]) -> Result<RawFeed, ExtractError> {
-    let without_declaration = without_declarations(body);
-    let body = without_declaration.as_deref().unwrap_or(body);
+    // Repairs first: taking out a DOCTYPE can join a `<` before it to a
+    // `?xml` after it, a declaration the next step must still see.
     let repaired = repair(body);
     let body = repaired.as_deref().unwrap_or(body);
+    let without_declaration = without_declarations(body);
+    let body = without_declaration.as_deref().unwrap_or(body);
     // feed-rs invents a random id for entries without one; an empty id lets
     // us tell "the source gave none" from a real id.
     let parser = parser::Builder::new().id_generator(|_, _, _| String::new()).sanitize_content(false).build();
@@ -305,6 +307,10 @@ mod tests {
         let broken_tag =
             b"<?xml version=\"1.0\"?>\n<rss\xfeversion=\"2.0\" x<![CDATA[<p>t<?xml version=\"1.0\" encoding=\"ISO-8859-9\"?><f";
         assert!(!matches!(extract(broken_tag), Err(ExtractError::ParserPanicked)));
+        // Found by the fuzzer too: the DOCTYPE taken out joins `<` and `?xml`.
+        let joined =
+            format!("{}\n<<!DOCTYPE rss [<!ENTITY a \"aaaa\">]>?xml version=\"1.0\" encoding=\"iso-8859-1\"?>{feed}", "junk ".repeat(16));
+        assert!(!matches!(extract(joined.as_bytes()), Err(ExtractError::ParserPanicked)));
         let long_prolog = "<?xml version=\"1.0\" standalone=\"yes\" encoding=\"utf-8\" encoding=\"iso-8859-1\"?>";
         assert!(!matches!(extract(format!("{long_prolog}{feed}").as_bytes()), Err(ExtractError::ParserPanicked)));
         // A declaration inside the leading one goes with it.
