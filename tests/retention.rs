@@ -48,6 +48,54 @@ fn poll_once_prunes_entries_older_than_retention_days() {
     assert_eq!(counted, kept.len(), "{}", list.stdout);
 }
 
+/// An RSS document of `(title, days ago)` items.
+fn rss_of(items: &[(&str, i64)]) -> String {
+    let items: String = items
+        .iter()
+        .map(|(title, days)| {
+            let date = (Utc::now() - Duration::days(*days)).to_rfc2822();
+            format!("<item><title>{title}</title><link>https://www.pcp.pt/{title}</link><guid>pcp-{title}</guid><pubDate>{date}</pubDate><description>{title}.</description></item>")
+        })
+        .collect();
+    format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>PCP</title><link>https://www.pcp.pt/</link>{items}</channel></rss>"
+    )
+}
+
+#[test]
+fn an_old_item_kept_out_by_retention_comes_back_once_retention_is_relaxed() {
+    let server = FixtureServer::start();
+    let pcp = common::parties::pcp(&server);
+    let feed = source_path(&pcp);
+    let with_days = config_for(std::slice::from_ref(&pcp)).replace("feed_size = 100", "feed_size = 100\nretention_days = 30");
+    let sandbox = Sandbox::new(&with_days);
+    let titles = || common::atom::titles(&sandbox.party_feed("pcp"));
+    // Served without validators: every poll reads the whole document.
+    server.set(&feed, 200, &[("Content-Type", "application/rss+xml")], rss_of(&[("Recent", 1)]));
+    sandbox.poll_once();
+    // The source now lists an article older than the retention: it stays out.
+    server.set(&feed, 200, &[("Content-Type", "application/rss+xml")], rss_of(&[("Recent", 1), ("Old", 60)]));
+    sandbox.poll_once();
+    assert_eq!(titles(), ["Recent"]);
+
+    // Retention by age is dropped (only a count is kept): the next prune
+    // forgets the age cutoff, and the poll after it takes the article in,
+    // although the article itself did not change (the document around it did).
+    sandbox.rewrite_config(&with_days.replace("retention_days = 30", "max_entries_per_party = 1000"));
+    server.set(&feed, 200, &[("Content-Type", "application/rss+xml")], rss_of(&[("Newer", 0), ("Recent", 1), ("Old", 60)]));
+    sandbox.poll_once();
+    assert_eq!(titles(), ["Newer", "Recent"], "the age cutoff still holds until the prune after this poll");
+    server.set(&feed, 200, &[("Content-Type", "application/rss+xml")], rss_of(&[("Newest", 0), ("Newer", 0), ("Recent", 1), ("Old", 60)]));
+    sandbox.poll_once();
+    // (titles sorted)
+    assert_eq!(titles(), ["Newer", "Newest", "Old", "Recent"], "an unchanged item kept out before is read again, not skipped as seen");
+}
+
+fn source_path(party: &common::parties::Party) -> String {
+    let url = &party.sources[0].1;
+    url.find("/pcp/").map(|at| url[at..].to_string()).unwrap_or_default()
+}
+
 /// A synthetic entry about the size of a real one (a title, a link, a
 /// summary of a few hundred words).
 fn story(party: &str, n: u64, published: DateTime<Utc>) -> Entry {
