@@ -312,10 +312,10 @@ impl Published {
         self.context.read().ok()?.clone()
     }
 
-    /// What a store is marked with ([`Store::mark_published`]) once the
-    /// files show every change: the last publish's marker, when every file
-    /// it rendered was written. A marker names this build and the config
-    /// and scopes the files were rendered for.
+    /// The last publish's marker, when every file it rendered was written:
+    /// what [`write_stamp`] puts beside the files and the store keeps
+    /// ([`Store::mark_published`]) once they show every change. A marker
+    /// names this build and the config and scopes the files were rendered for.
     pub fn files_marker(&self) -> Option<[u8; 32]> {
         *self.written_marker.lock().ok()?
     }
@@ -377,8 +377,9 @@ fn max_age(config: &Config) -> Duration {
 ///
 /// A files-only publisher (`poll-once`) keeps nothing between processes,
 /// so it renders only the changed scopes when the store's
-/// [`Store::published_marker`] says the files showed everything before
-/// (same build, config and scopes) and every file is still there.
+/// [`Store::published_marker`] and the stamp beside the files
+/// ([`STAMP_FILE`]) agree that the files showed everything before (same
+/// build, config and scopes) and every file is still there.
 pub fn publish_all(config: &Config, store: &Store, published: &Published) -> Result<usize, PublishError> {
     let _one_at_a_time = published.publishing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     // Entries whose language is still queued (an import, an older store) are filed first.
