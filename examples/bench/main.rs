@@ -640,6 +640,7 @@ fn daemon_day(plenum: &Path, site: &Site, work: &Path, args: &RunArgs) -> Fallib
         publish_corpus(site, &corpus);
     }
     let stored = plenum_status_entries(plenum, &config);
+    let cpu = process_cpu_seconds(pid);
     let rss = samples.iter().copied().fold(0.0, f64::max);
     Ok(vec![
         format!(
@@ -650,13 +651,25 @@ fn daemon_day(plenum: &Path, site: &Site, work: &Path, args: &RunArgs) -> Fallib
             started.elapsed().as_secs_f64()
         ),
         format!(
-            "daemon: VmRSS between polls: after the first {:.1} MB, after the last {:.1} MB, highest {rss:.1} MB; VmHWM (peak, during a publish) {:.1} MB",
+            "daemon: VmRSS between polls: after the first {:.1} MB, after the last {:.1} MB, highest {rss:.1} MB; VmHWM (peak, during a publish) {:.1} MB; CPU {}",
             samples.first().copied().unwrap_or(0.0),
             samples.last().copied().unwrap_or(0.0),
-            status("VmHWM:").unwrap_or(0.0)
+            status("VmHWM:").unwrap_or(0.0),
+            cpu.map_or_else(|| "unknown".to_string(), |s| format!("{s:.2} s (user+sys, start-up and every poll)"))
         ),
         format!("daemon: VmRSS between polls, MB: {}", samples.iter().map(|m| format!("{m:.0}")).collect::<Vec<_>>().join(" ")),
     ])
+}
+
+/// The CPU time (user + sys) process `pid` has used so far, from `/proc`.
+fn process_cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf only reads a system constant.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (per_second > 0).then(|| ticks / per_second as f64)
 }
 
 /// What `plenum status` says about the store, while the daemon runs.
