@@ -454,6 +454,11 @@ fn a_later_poll_renders_only_the_scopes_it_changed_and_a_deleted_file_is_written
     assert!(edited > 0 && edited < everything, "rendered {edited} of {everything}");
     let public = sandbox.path().join("public");
     let (country, language) = (atom::read(&public.join("countries/pt.atom")), atom::read(&public.join("languages/pt.atom")));
+    // Readers see the country and language by name, not by code.
+    assert!(country.title().value.ends_with(": Portugal"), "{}", country.title().value);
+    assert!(language.title().value.ends_with(": Portuguese"), "{}", language.title().value);
+    let pcp_subtitle = sandbox.party_feed("pcp").subtitle().map(|s| s.value.clone()).unwrap_or_default();
+    assert!(pcp_subtitle.contains("(Portugal)"), "{pcp_subtitle}");
     for feed in [sandbox.party_feed("pcp"), sandbox.merged_feed(), country, language] {
         assert!(titles(&feed).contains(&parties::PCP_EDITED_TITLE.to_string()), "{:#?}", titles(&feed));
     }

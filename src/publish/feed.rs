@@ -67,7 +67,7 @@ impl Scope {
         match self {
             Scope::Merged => "Statements and news of the communist and workers' parties, merged by Plenum".to_string(),
             Scope::Party(id) => match config.party(id.as_str()) {
-                Some(p) => format!("News of the {} ({}), gathered by Plenum", p.display_name(), p.country),
+                Some(p) => format!("News of the {} ({}), gathered by Plenum", p.display_name(), country_name(&p.country)),
                 None => format!("News of {id}, gathered by Plenum"),
             },
             Scope::Country(cc) => format!("News of the communist and workers' parties of {}, gathered by Plenum", country_name(cc)),
@@ -85,9 +85,23 @@ impl Scope {
     }
 }
 
-/// A country's English name from its code, or the code in capitals.
+/// A country's English name from its ISO 3166-1 alpha-2 code ("gr" →
+/// "Greece"), or the code in capitals. ISO's inverted forms read in natural
+/// order: "Korea (Democratic People's Republic of)" becomes "Democratic
+/// People's Republic of Korea", "Palestine, State of" "State of Palestine".
 pub fn country_name(cc: &str) -> String {
-    cc.to_ascii_uppercase()
+    let Ok(country) = isocountry::CountryCode::for_alpha2_caseless(cc) else {
+        return cc.to_ascii_uppercase();
+    };
+    let name = country.name();
+    let qualified = |(place, qualifier): (&str, &str)| {
+        (qualifier.ends_with(" of") || qualifier.ends_with(" of the")).then(|| format!("{qualifier} {place}"))
+    };
+    name.strip_suffix(')')
+        .and_then(|n| n.split_once(" ("))
+        .and_then(qualified)
+        .or_else(|| name.split_once(", ").and_then(qualified))
+        .unwrap_or_else(|| name.to_string())
 }
 
 /// A language's English name from its code ("el" → "Greek"), or the code.
@@ -347,6 +361,20 @@ mod tests {
         assert_eq!(Scope::Party(pcp).path(Format::Json), "parties/pcp.json");
         assert_eq!(Scope::Country("gr".into()).path(Format::Rss), "countries/gr.rss");
         assert_eq!(Scope::Language("el".into()).path(Format::Html), "languages/el.html");
+    }
+
+    #[test]
+    fn country_names_come_from_iso_3166_in_natural_order() {
+        assert_eq!(country_name("gr"), "Greece");
+        assert_eq!(country_name("PT"), "Portugal");
+        assert_eq!(country_name("kp"), "Democratic People's Republic of Korea");
+        assert_eq!(country_name("ve"), "Bolivarian Republic of Venezuela");
+        assert_eq!(country_name("cd"), "Democratic Republic of the Congo");
+        assert_eq!(country_name("ps"), "State of Palestine");
+        // Qualifiers that are not "… of" stay where ISO puts them.
+        assert_eq!(country_name("vg"), "Virgin Islands (British)");
+        assert_eq!(country_name("bq"), "Bonaire, Sint Eustatius and Saba");
+        assert_eq!(country_name("xx"), "XX");
     }
 
     #[test]
