@@ -21,6 +21,7 @@
 //! both are sent). Bodies are compressed with gzip or brotli as
 //! `Accept-Encoding` asks. Errors are 404 or 400 with a one-line text.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, RawQuery, State};
@@ -38,21 +39,21 @@ const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
 
 /// The router over the published documents.
 pub fn router(published: Published) -> Router {
-    Router::new()
-        .route("/", get(root))
-        .route("/{*path}", get(document))
-        .fallback(not_found)
-        .with_state(published)
-        // Documents carry their own compressed copies (see `serve`); the
-        // only other answers are one-line errors, not worth compressing.
-        .layer(axum::middleware::map_response(weaken_etag_when_encoded))
+    // Each request takes its own handle on the state: one `Arc` to count,
+    // not the dozen inside `Published`.
+    Router::new().route("/", get(root)).route("/{*path}", get(document)).fallback(not_found).with_state(Arc::new(published))
 }
 
-async fn root(State(published): State<Published>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+async fn root(State(published): State<Arc<Published>>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
     answer(&published, Target::Page(Scope::Merged, Format::Html), query, &headers).await
 }
 
-async fn document(State(published): State<Published>, Path(path): Path<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+async fn document(
+    State(published): State<Arc<Published>>,
+    Path(path): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     match resolve(&path) {
         Some(target) => answer(&published, target, query, &headers).await,
         None => not_found().await,
@@ -171,30 +172,40 @@ async fn answer(published: &Published, target: Target, query: Option<String>, he
     }
 }
 
+/// Answers with `doc`: 304 when the client has it; else the bytes, or the
+/// compressed copy the client accepts (made once per document, not per
+/// request). The only other answers are one-line errors, not worth
+/// compressing.
 fn serve(doc: Option<Document>, headers: &HeaderMap, max_age: Duration) -> Response {
     let Some(doc) = doc else {
         return plain(StatusCode::NOT_FOUND, "no such feed\n");
     };
-    let mut response_headers = caching_headers(&doc.etag, doc.last_modified, max_age);
+    let validators = &doc.headers;
     if is_fresh(&doc.etag, doc.last_modified, headers) {
+        let response_headers = caching_header_values(validators.etag.clone(), validators.last_modified.clone(), max_age);
         return (StatusCode::NOT_MODIFIED, response_headers).into_response();
     }
-    set(&mut response_headers, header::CONTENT_TYPE, doc.content_type);
-    set(&mut response_headers, header::VARY, "Accept-Encoding");
-    // Compressed copies are made once per document, not per request.
     let encoded = match preferred_encoding(headers) {
         Some(encoding @ "br") => Some((encoding, doc.brotli())),
         Some(encoding @ "gzip") => Some((encoding, doc.gzip())),
         _ => None,
     }
     .filter(|(_, bytes)| !bytes.is_empty());
-    match encoded {
+    // A compressed body is another representation: its ETag must not claim
+    // byte equality with the document's (RFC 9110 8.8.3), so it is weak.
+    // `If-None-Match` compares weakly, so it still gets a 304.
+    let etag = if encoded.is_some() { &validators.weak_etag } else { &validators.etag };
+    let mut response_headers = caching_header_values(etag.clone(), validators.last_modified.clone(), max_age);
+    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(doc.content_type));
+    response_headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    let body = match encoded {
         Some((encoding, bytes)) => {
-            set(&mut response_headers, header::CONTENT_ENCODING, encoding);
-            (StatusCode::OK, response_headers, axum::body::Body::from(bytes)).into_response()
+            response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+            bytes
         }
-        None => (StatusCode::OK, response_headers, axum::body::Body::from(doc.bytes.clone())).into_response(),
-    }
+        None => doc.bytes.clone(),
+    };
+    (StatusCode::OK, response_headers, axum::body::Body::from(body)).into_response()
 }
 
 /// brotli, then gzip, as the client accepts them (`q=0` refuses).
@@ -225,11 +236,17 @@ fn set(h: &mut HeaderMap, name: header::HeaderName, value: &str) {
 
 /// The headers every answer about a document carries, 304s included.
 fn caching_headers(etag: &str, last_modified: DateTime<Utc>, max_age: Duration) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    set(&mut h, header::ETAG, etag);
-    set(&mut h, header::LAST_MODIFIED, &httpdate::fmt_http_date(last_modified.into()));
+    let validators = publish::ValidatorHeaders::new(etag, last_modified);
+    caching_header_values(validators.etag, validators.last_modified, max_age)
+}
+
+/// [`caching_headers`] from values made beforehand.
+fn caching_header_values(etag: HeaderValue, last_modified: HeaderValue, max_age: Duration) -> HeaderMap {
+    let mut h = HeaderMap::with_capacity(8);
+    h.insert(header::ETAG, etag);
+    h.insert(header::LAST_MODIFIED, last_modified);
     set(&mut h, header::CACHE_CONTROL, &format!("public, max-age={}", max_age.as_secs()));
-    set(&mut h, header::ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     h
 }
 
@@ -246,20 +263,6 @@ fn is_fresh(etag: &str, last_modified: DateTime<Utc>, headers: &HeaderMap) -> bo
         }
     }
     false
-}
-
-/// A compressed body is another representation: its ETag must not claim
-/// byte equality with the uncompressed one (RFC 9110 8.8.3), so it is
-/// sent weak. `If-None-Match` compares weakly, so it still gets a 304.
-async fn weaken_etag_when_encoded(mut response: Response) -> Response {
-    if response.headers().contains_key(header::CONTENT_ENCODING) {
-        if let Some(etag) = response.headers().get(header::ETAG).and_then(|v| v.to_str().ok()).filter(|e| !e.starts_with("W/")) {
-            if let Ok(weak) = HeaderValue::from_str(&format!("W/{etag}")) {
-                response.headers_mut().insert(header::ETAG, weak);
-            }
-        }
-    }
-    response
 }
 
 /// How long open connections get to finish when the server stops.

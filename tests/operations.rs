@@ -141,6 +141,16 @@ fn health_readiness_metrics_and_status() {
     assert!(sample("plenum_store_entries") >= 9.0, "{metrics}");
     assert!(metrics.contains("plenum_poll_duration_seconds_bucket"), "{metrics}");
     assert!(metrics.contains("plenum_http_requests_total{route=\"/healthz\",status=\"200\"}"), "{metrics}");
+    // Every answer is counted once, whichever worker thread served it.
+    let documents = |text: &str| -> f64 {
+        let line = text.lines().find(|l| l.starts_with("plenum_http_requests_total{route=\"/{*path}\",status=\"200\"}"));
+        line.and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+    };
+    let before = documents(&metrics);
+    for _ in 0..5 {
+        assert_eq!(daemon.get("/feed.atom").status, 200);
+    }
+    assert_eq!(documents(&daemon.get("/metrics").text()), before + 5.0, "{}", daemon.get("/metrics").text());
 
     // `plenum status` asks the running daemon (its store is locked).
     let status = sandbox.plenum(&["status"]);

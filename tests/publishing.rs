@@ -318,6 +318,7 @@ fn http_answers_cache_compress_and_refuse_cleanly() {
             let packed = daemon.request("GET", path, &[("Accept-Encoding", encoding)]);
             assert_eq!(packed.header("content-encoding"), Some(encoding), "{path}: {encoding} when asked");
             let weak = packed.header("etag").unwrap_or_default().to_string();
+            assert_eq!(weak, format!("W/{etag}"), "{path}: a compressed answer's ETag is the document's, weak");
             let cached = daemon.request("GET", path, &[("Accept-Encoding", encoding), ("If-None-Match", &weak)]);
             assert_eq!(cached.status, 304, "{path}: the compressed ETag gets 304 too");
         }

@@ -103,9 +103,9 @@ fn metrics_response() -> Response {
 
 /// Counts HTTP requests by route and status for `/metrics`.
 pub async fn count_requests(request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
-    super::metrics::http_request(&route, response.status().as_u16());
+    super::metrics::http_request(route.as_ref().map_or("unmatched", MatchedPath::as_str), response.status().as_u16());
     response
 }
 

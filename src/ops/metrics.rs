@@ -79,6 +79,25 @@ pub fn store(entries: usize, disk_bytes: u64) {
     gauge!("plenum_store_disk_bytes").set(disk_bytes as f64);
 }
 
+/// Counts an answer by route and status. The counters are looked up once per
+/// thread and pair, not registered again for every request (the labels'
+/// strings and the registry's hashing cost more than the answer's headers).
 pub fn http_request(route: &str, status: u16) {
-    counter!("plenum_http_requests_total", "route" => route.to_string(), "status" => status.to_string()).increment(1);
+    thread_local! {
+        static COUNTERS: std::cell::RefCell<Vec<(String, u16, metrics::Counter)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    COUNTERS.with_borrow_mut(|counters| {
+        if let Some((_, _, counter)) = counters.iter().find(|(r, s, _)| *s == status && r == route) {
+            counter.increment(1);
+            return;
+        }
+        let counter = counter!("plenum_http_requests_total", "route" => route.to_string(), "status" => status.to_string());
+        counter.increment(1);
+        // Routes are the router's patterns, statuses a few: the list stays
+        // short. A counter made before the recorder was installed counts
+        // nowhere, so it is not kept.
+        if counters.len() < 64 && matches!(HANDLE.get(), Some(Some(_))) {
+            counters.push((route.to_string(), status, counter));
+        }
+    });
 }

@@ -51,6 +51,9 @@ pub struct Document {
     pub etag: String,
     /// The feed's `updated`: moves only when its content changes.
     pub last_modified: DateTime<Utc>,
+    /// The validators as header values, made once with the document: an
+    /// answer only copies them.
+    pub headers: Arc<ValidatorHeaders>,
     /// The bytes gzip- and brotli-compressed, made on the first request that
     /// asks for them and kept with the document (a document never changes:
     /// a publish replaces it), so compressed answers cost no CPU after that.
@@ -63,7 +66,8 @@ impl Document {
         let etag = format!("\"{}\"", &blake3::hash(&bytes).to_hex()[..32]);
         // Rendering grows the buffer by doubling: do not keep the slack.
         bytes.shrink_to_fit();
-        Document { bytes: Bytes::from(bytes), content_type, etag, last_modified, gzip: Arc::default(), brotli: Arc::default() }
+        let headers = Arc::new(ValidatorHeaders::new(&etag, last_modified));
+        Document { bytes: Bytes::from(bytes), content_type, etag, last_modified, headers, gzip: Arc::default(), brotli: Arc::default() }
     }
 
     /// The bytes, gzip-compressed (level 6), made once.
@@ -101,6 +105,29 @@ impl Document {
     /// without the bytes they were made from.
     fn copies(&self) -> Copies {
         Copies { etag: self.etag.clone(), gzip: self.gzip.clone(), brotli: self.brotli.clone() }
+    }
+}
+
+/// A document's `ETag` (strong, and weak for its compressed copies, which
+/// are other representations: RFC 9110 8.8.3) and `Last-Modified`, as
+/// header values.
+#[derive(Debug)]
+pub struct ValidatorHeaders {
+    pub etag: http::HeaderValue,
+    pub weak_etag: http::HeaderValue,
+    pub last_modified: http::HeaderValue,
+}
+
+impl ValidatorHeaders {
+    pub fn new(etag: &str, last_modified: DateTime<Utc>) -> Self {
+        // The ETag is a quoted hash and the date an HTTP date: both always
+        // valid, but an empty value is still better than a panic.
+        let value = |text: &str| http::HeaderValue::from_str(text).unwrap_or_else(|_| http::HeaderValue::from_static(""));
+        ValidatorHeaders {
+            etag: value(etag),
+            weak_etag: value(&format!("W/{etag}")),
+            last_modified: value(&httpdate::fmt_http_date(last_modified.into())),
+        }
     }
 }
 
