@@ -85,15 +85,16 @@ impl Scope {
     }
 }
 
-/// A country's English name from its ISO 3166-1 alpha-2 code ("gr" →
-/// "Greece"), or the code in capitals. ISO's inverted forms read in natural
-/// order: "Korea (Democratic People's Republic of)" becomes "Democratic
-/// People's Republic of Korea", "Palestine, State of" "State of Palestine".
+/// A country's English short name from its ISO 3166-1 alpha-2 code ("gr"
+/// → "Greece", "tr" → "Türkiye"), or the code in capitals. ISO's inverted
+/// forms read in natural order: "Korea (Democratic People's Republic of)"
+/// becomes "Democratic People's Republic of Korea", "Palestine, State of"
+/// "State of Palestine".
 pub fn country_name(cc: &str) -> String {
-    let Ok(country) = isocountry::CountryCode::for_alpha2_caseless(cc) else {
+    let Some(country) = rust_iso3166::from_alpha2(&cc.to_ascii_uppercase()) else {
         return cc.to_ascii_uppercase();
     };
-    let name = country.name();
+    let name = country.name;
     let qualified = |(place, qualifier): (&str, &str)| {
         (qualifier.ends_with(" of") || qualifier.ends_with(" of the")).then(|| format!("{qualifier} {place}"))
     };
@@ -374,6 +375,10 @@ mod tests {
         // Qualifiers that are not "… of" stay where ISO puts them.
         assert_eq!(country_name("vg"), "Virgin Islands (British)");
         assert_eq!(country_name("bq"), "Bonaire, Sint Eustatius and Saba");
+        // Current ISO names, not the ones of a few years ago.
+        assert_eq!(country_name("sz"), "Eswatini");
+        assert_eq!(country_name("tr"), "Türkiye");
+        assert_eq!(country_name("mk"), "North Macedonia");
         assert_eq!(country_name("xx"), "XX");
     }
 

@@ -83,6 +83,9 @@ impl Nav {
                 _ => {}
             }
         }
+        // Readers look for a name, so the lists go by name, not by code.
+        countries.sort_by_cached_key(|cc| super::feed::country_name(cc));
+        languages.sort_by_cached_key(|lang| super::feed::language_name(lang));
         Nav { parties, countries, languages }
     }
 }
