@@ -121,6 +121,7 @@ async fn answer(published: &Published, target: Target, query: Option<String>, he
         // A reader asking whether a published document changed gets its
         // answer without the document being read back from its file.
         if let Some((etag, last_modified)) = published.validators(&path).filter(|(e, l)| is_fresh(e, *l, headers)) {
+            let etag = if preferred_encoding(headers).is_some() { format!("W/{etag}") } else { etag };
             return (StatusCode::NOT_MODIFIED, caching_headers(&etag, last_modified, max_age)).into_response();
         }
     }
@@ -181,23 +182,24 @@ fn serve(doc: Option<Document>, headers: &HeaderMap, max_age: Duration) -> Respo
         return plain(StatusCode::NOT_FOUND, "no such feed\n");
     };
     let validators = &doc.headers;
+    // A compressed body is another representation: its ETag must not claim
+    // byte equality with the document's (RFC 9110 8.8.3), so it is weak,
+    // in the 304 that confirms it too. `If-None-Match` compares weakly.
+    let encoding = preferred_encoding(headers);
     if is_fresh(&doc.etag, doc.last_modified, headers) {
-        let response_headers = caching_header_values(validators.etag.clone(), validators.last_modified.clone(), max_age);
+        let etag = if encoding.is_some() { &validators.weak_etag } else { &validators.etag };
+        let response_headers = caching_header_values(etag.clone(), validators.last_modified.clone(), max_age);
         return (StatusCode::NOT_MODIFIED, response_headers).into_response();
     }
-    let encoded = match preferred_encoding(headers) {
+    let encoded = match encoding {
         Some(encoding @ "br") => Some((encoding, doc.brotli())),
         Some(encoding @ "gzip") => Some((encoding, doc.gzip())),
         _ => None,
     }
     .filter(|(_, bytes)| !bytes.is_empty());
-    // A compressed body is another representation: its ETag must not claim
-    // byte equality with the document's (RFC 9110 8.8.3), so it is weak.
-    // `If-None-Match` compares weakly, so it still gets a 304.
     let etag = if encoded.is_some() { &validators.weak_etag } else { &validators.etag };
     let mut response_headers = caching_header_values(etag.clone(), validators.last_modified.clone(), max_age);
     response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(doc.content_type));
-    response_headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     let body = match encoded {
         Some((encoding, bytes)) => {
             response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
@@ -236,8 +238,8 @@ fn set(h: &mut HeaderMap, name: header::HeaderName, value: &str) {
 
 /// The headers every answer about a document carries, 304s included.
 fn caching_headers(etag: &str, last_modified: DateTime<Utc>, max_age: Duration) -> HeaderMap {
-    let validators = publish::ValidatorHeaders::new(etag, last_modified);
-    caching_header_values(validators.etag, validators.last_modified, max_age)
+    let value = |text: &str| HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""));
+    caching_header_values(value(etag), value(&httpdate::fmt_http_date(last_modified.into())), max_age)
 }
 
 /// [`caching_headers`] from values made beforehand.
@@ -247,6 +249,8 @@ fn caching_header_values(etag: HeaderValue, last_modified: HeaderValue, max_age:
     h.insert(header::LAST_MODIFIED, last_modified);
     set(&mut h, header::CACHE_CONTROL, &format!("public, max-age={}", max_age.as_secs()));
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    // Every document is also served compressed, to clients that ask.
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     h
 }
 

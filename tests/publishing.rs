@@ -321,6 +321,8 @@ fn http_answers_cache_compress_and_refuse_cleanly() {
             assert_eq!(weak, format!("W/{etag}"), "{path}: a compressed answer's ETag is the document's, weak");
             let cached = daemon.request("GET", path, &[("Accept-Encoding", encoding), ("If-None-Match", &weak)]);
             assert_eq!(cached.status, 304, "{path}: the compressed ETag gets 304 too");
+            assert_eq!(cached.header("etag"), Some(weak.as_str()), "{path}: the 304 names the compressed copy's ETag");
+            assert_eq!(cached.header("vary"), Some("Accept-Encoding"), "{path}: a 304 varies as its 200 did");
         }
     }
     let types = [

@@ -51,8 +51,9 @@ pub struct Document {
     pub etag: String,
     /// The feed's `updated`: moves only when its content changes.
     pub last_modified: DateTime<Utc>,
-    /// The validators as header values, made once with the document: an
-    /// answer only copies them.
+    /// The validators as header values, made with the document: an answer
+    /// from memory only copies them (one read back from its file makes them
+    /// again, with the rest of the document).
     pub headers: Arc<ValidatorHeaders>,
     /// The bytes gzip- and brotli-compressed, made on the first request that
     /// asks for them and kept with the document (a document never changes:
