@@ -85,6 +85,9 @@ struct RunArgs {
     /// Seconds per wrk run.
     #[arg(long, default_value_t = 5)]
     wrk_secs: u32,
+    /// wrk runs per server and encoding, plenum and nginx taking turns; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    wrk_rounds: usize,
     /// The plenum binary (default: `plenum` beside this example's target directory).
     #[arg(long)]
     plenum: Option<PathBuf>,
@@ -474,7 +477,7 @@ fn run(args: &RunArgs) -> Fallible<Vec<String>> {
 
     if args.wrk {
         println!();
-        match compare_with_nginx(&plenum, &config, &main_dir, args.wrk_secs) {
+        match compare_with_nginx(&plenum, &config, &main_dir, args.wrk_secs, args.wrk_rounds) {
             Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
             Err(e) => problems.push(format!("wrk: {e}")),
         }
@@ -700,9 +703,34 @@ fn http_status(port: u16, path: &str) -> Option<u16> {
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
 
+/// One wrk run's figures.
+#[derive(Clone)]
+struct WrkRun {
+    requests: f64,
+    transfer: String,
+    latency: String,
+}
+
+/// `wrk -t2 -c32` on `/feed.atom` at `port` for `secs` seconds, with `header`.
+fn wrk(port: u16, header: Option<&str>, secs: u32) -> Fallible<WrkRun> {
+    let mut cmd = Command::new("wrk");
+    cmd.args(["-t2", "-c32", &format!("-d{secs}s")]);
+    if let Some(h) = header {
+        cmd.args(["-H", h]);
+    }
+    cmd.arg(format!("http://127.0.0.1:{port}/feed.atom"));
+    let out = cmd.output().map_err(|e| format!("wrk: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let pick = |key: &str| text.lines().find_map(|l| l.trim().strip_prefix(key).map(|v| v.trim().to_string()));
+    let requests = pick("Requests/sec:").and_then(|r| r.parse::<f64>().ok()).ok_or_else(|| format!("wrk printed no rate: {text}"))?;
+    let latency =
+        text.lines().find(|l| l.trim_start().starts_with("Latency")).unwrap_or("").split_whitespace().nth(1).unwrap_or("?").to_string();
+    Ok(WrkRun { requests, transfer: pick("Transfer/sec:").unwrap_or_default(), latency })
+}
+
 /// `/feed.atom` from `plenum run` and from nginx (a copy of the same file,
-/// with a gzip copy beside it for `gzip_static`), with wrk, in turn.
-fn compare_with_nginx(plenum: &Path, config: &Path, dir: &Path, secs: u32) -> Fallible<Vec<String>> {
+/// with a gzip copy beside it for `gzip_static`), with wrk, taking turns.
+fn compare_with_nginx(plenum: &Path, config: &Path, dir: &Path, secs: u32, rounds: usize) -> Fallible<Vec<String>> {
     for tool in ["wrk", "nginx"] {
         if Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().map(|o| !o.status.success()).unwrap_or(true) {
             return Err(format!("{tool} is not installed (apt-get install -y wrk nginx)"));
@@ -752,31 +780,44 @@ fn compare_with_nginx(plenum: &Path, config: &Path, dir: &Path, secs: u32) -> Fa
         std::thread::sleep(Duration::from_millis(20));
     }
     let mut lines = vec![format!(
-        "wrk: /feed.atom ({}), `plenum run` ready after {:.0} ms; wrk -t2 -c32 -d{secs}s, plenum on :{plenum_port}, nginx (2 workers, sendfile, gzip_static) on :{nginx_port}",
+        "wrk: /feed.atom ({}), `plenum run` ready after {:.0} ms; wrk -t2 -c32 -d{secs}s, {rounds} rounds each, plenum on :{plenum_port}, nginx (2 workers, sendfile, gzip_static) on :{nginx_port}",
         mb(feed.len() as u64),
         ready.as_secs_f64() * 1000.0
     )];
+    // The machine also runs wrk, and its speed drifts: the servers take
+    // turns, round after round, and each is reported by its median round.
     for (encoding, header) in [("identity", None), ("gzip", Some("Accept-Encoding: gzip")), ("br", Some("Accept-Encoding: br"))] {
-        for (name, port) in [("plenum", plenum_port), ("nginx", nginx_port)] {
-            if name == "nginx" && encoding == "br" {
-                continue; // Debian's nginx has no brotli module
+        // Debian's nginx has no brotli module.
+        let servers: &[(&str, u16)] =
+            if encoding == "br" { &[("plenum", plenum_port)] } else { &[("plenum", plenum_port), ("nginx", nginx_port)] };
+        let mut runs: Vec<Vec<WrkRun>> = vec![Vec::new(); servers.len()];
+        for _ in 0..rounds.max(1) {
+            for ((name, port), runs) in servers.iter().zip(&mut runs) {
+                match wrk(*port, header, secs) {
+                    Ok(run) => runs.push(run),
+                    Err(e) => lines.push(format!("  {name:<6} {encoding:<8} a round failed: {e}")),
+                }
             }
-            let mut cmd = Command::new("wrk");
-            cmd.args(["-t2", "-c32", &format!("-d{secs}s")]);
-            if let Some(h) = header {
-                cmd.args(["-H", h]);
-            }
-            cmd.arg(format!("http://127.0.0.1:{port}/feed.atom"));
-            let out = cmd.output().map_err(|e| format!("wrk: {e}"))?;
-            let text = String::from_utf8_lossy(&out.stdout);
-            let pick = |key: &str| text.lines().find_map(|l| l.trim().strip_prefix(key).map(|v| v.trim().to_string())).unwrap_or_default();
-            let latency =
-                text.lines().find(|l| l.trim_start().starts_with("Latency")).unwrap_or("").split_whitespace().nth(1).unwrap_or("?");
+        }
+        for ((name, _), runs) in servers.iter().zip(&runs) {
+            let mut sorted: Vec<&WrkRun> = runs.iter().collect();
+            sorted.sort_by(|a, b| a.requests.total_cmp(&b.requests));
+            let Some(median) = sorted.get(sorted.len() / 2) else { continue };
             lines.push(format!(
-                "  {name:<6} {encoding:<8} {:>10} req/s  {:>10}/s  mean latency {latency}",
-                pick("Requests/sec:"),
-                pick("Transfer/sec:")
+                "  {name:<6} {encoding:<8} {:>10.0} req/s (rounds in order: {})  {:>9}/s  mean latency {}",
+                median.requests,
+                runs.iter().map(|r| format!("{:.0}", r.requests)).collect::<Vec<_>>().join(", "),
+                median.transfer,
+                median.latency
             ));
+        }
+        if let [plenum, nginx] = &runs[..] {
+            // Rounds are pairs run back to back: their ratios cancel most of the drift.
+            let mut ratios: Vec<f64> = plenum.iter().zip(nginx).map(|(p, n)| p.requests / n.requests).collect();
+            ratios.sort_by(f64::total_cmp);
+            if let Some(ratio) = ratios.get(ratios.len() / 2) {
+                lines.push(format!("  plenum/nginx {encoding:<8} {:.0} % (median of the rounds' ratios)", 100.0 * ratio));
+            }
         }
     }
     drop(nginx);

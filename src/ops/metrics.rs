@@ -82,6 +82,8 @@ pub fn store(entries: usize, disk_bytes: u64) {
 /// Counts an answer by route and status. The counters are looked up once per
 /// thread and pair, not registered again for every request (the labels'
 /// strings and the registry's hashing cost more than the answer's headers).
+/// This relies on the recorder never dropping idle metrics (no
+/// `idle_timeout` in [`install`]): a kept handle would then count nowhere.
 pub fn http_request(route: &str, status: u16) {
     thread_local! {
         static COUNTERS: std::cell::RefCell<Vec<(String, u16, metrics::Counter)>> = const { std::cell::RefCell::new(Vec::new()) };
