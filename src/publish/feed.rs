@@ -70,7 +70,9 @@ impl Scope {
                 Some(p) => format!("News of the {} ({}), gathered by Plenum", p.display_name(), country_name(&p.country)),
                 None => format!("News of {id}, gathered by Plenum"),
             },
-            Scope::Country(cc) => format!("News of the communist and workers' parties of {}, gathered by Plenum", country_name(cc)),
+            Scope::Country(cc) => {
+                format!("News of the communist and workers' parties of {}, gathered by Plenum", with_article(&country_name(cc)))
+            }
             Scope::Language(lang) => format!("News of the communist and workers' parties in {}, gathered by Plenum", language_name(lang)),
         }
     }
@@ -103,6 +105,20 @@ pub fn country_name(cc: &str) -> String {
         .and_then(qualified)
         .or_else(|| name.split_once(", ").and_then(qualified))
         .unwrap_or_else(|| name.to_string())
+}
+
+/// A country's name as it reads inside a sentence: "the" before names of
+/// states that English says with it ("the United States of America", "the
+/// Russian Federation", "the Philippines"), none before the rest ("Greece").
+pub fn with_article(name: &str) -> String {
+    const PLURAL: &[&str] = &["Netherlands", "Philippines", "Bahamas", "Maldives", "Comoros", "Seychelles", "Gambia"];
+    const FORMS: &[&str] = &["Republic", "Federation", "Kingdom", "States", "Islands", "Union", "Emirates", "State of"];
+    let first = name.split([' ', ',']).next().unwrap_or("");
+    if PLURAL.contains(&first) || FORMS.iter().any(|form| name.contains(form)) {
+        format!("the {name}")
+    } else {
+        name.to_string()
+    }
 }
 
 /// A language's English name from its code ("el" → "Greek"), or the code.
@@ -380,6 +396,13 @@ mod tests {
         assert_eq!(country_name("tr"), "Türkiye");
         assert_eq!(country_name("mk"), "North Macedonia");
         assert_eq!(country_name("xx"), "XX");
+        // Inside a sentence, with "the" where English says it.
+        assert_eq!(with_article(&country_name("us")), "the United States of America");
+        assert_eq!(with_article(&country_name("ru")), "the Russian Federation");
+        assert_eq!(with_article(&country_name("kp")), "the Democratic People's Republic of Korea");
+        assert_eq!(with_article(&country_name("ph")), "the Philippines");
+        assert_eq!(with_article(&country_name("gr")), "Greece");
+        assert_eq!(with_article(&country_name("cz")), "Czechia");
     }
 
     #[test]
