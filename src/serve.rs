@@ -120,9 +120,8 @@ async fn answer(published: &Published, target: Target, query: Option<String>, he
     if query.as_deref().is_none_or(str::is_empty) {
         // A reader asking whether a published document changed gets its
         // answer without the document being read back from its file.
-        if let Some((etag, last_modified)) = published.validators(&path).filter(|(e, l)| is_fresh(e, *l, headers)) {
-            let etag = if preferred_encoding(headers).is_some() { format!("W/{etag}") } else { etag };
-            return (StatusCode::NOT_MODIFIED, caching_headers(&etag, last_modified, max_age)).into_response();
+        if let Some((_, _, validators)) = published.validators(&path).filter(|(e, l, _)| is_fresh(e, *l, headers)) {
+            return not_modified(&validators, preferred_encoding(headers).is_some(), max_age);
         }
     }
     let plain_doc = match published.get(&path) {
@@ -181,15 +180,9 @@ fn serve(doc: Option<Document>, headers: &HeaderMap, max_age: Duration) -> Respo
     let Some(doc) = doc else {
         return plain(StatusCode::NOT_FOUND, "no such feed\n");
     };
-    let validators = &doc.headers;
-    // A compressed body is another representation: its ETag must not claim
-    // byte equality with the document's (RFC 9110 8.8.3), so it is weak,
-    // in the 304 that confirms it too. `If-None-Match` compares weakly.
     let encoding = preferred_encoding(headers);
     if is_fresh(&doc.etag, doc.last_modified, headers) {
-        let etag = if encoding.is_some() { &validators.weak_etag } else { &validators.etag };
-        let response_headers = caching_header_values(etag.clone(), validators.last_modified.clone(), max_age);
-        return (StatusCode::NOT_MODIFIED, response_headers).into_response();
+        return not_modified(&doc.headers, encoding.is_some(), max_age);
     }
     let encoded = match encoding {
         Some(encoding @ "br") => Some((encoding, doc.brotli())),
@@ -197,8 +190,7 @@ fn serve(doc: Option<Document>, headers: &HeaderMap, max_age: Duration) -> Respo
         _ => None,
     }
     .filter(|(_, bytes)| !bytes.is_empty());
-    let etag = if encoded.is_some() { &validators.weak_etag } else { &validators.etag };
-    let mut response_headers = caching_header_values(etag.clone(), validators.last_modified.clone(), max_age);
+    let mut response_headers = caching_headers(&doc.headers, encoded.is_some(), max_age);
     response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(doc.content_type));
     let body = match encoded {
         Some((encoding, bytes)) => {
@@ -236,17 +228,19 @@ fn set(h: &mut HeaderMap, name: header::HeaderName, value: &str) {
     }
 }
 
-/// The headers every answer about a document carries, 304s included.
-fn caching_headers(etag: &str, last_modified: DateTime<Utc>, max_age: Duration) -> HeaderMap {
-    let value = |text: &str| HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""));
-    caching_header_values(value(etag), value(&httpdate::fmt_http_date(last_modified.into())), max_age)
+/// 304 for a client whose copy is current: the headers its 200 carried.
+fn not_modified(validators: &publish::ValidatorHeaders, compressed: bool, max_age: Duration) -> Response {
+    (StatusCode::NOT_MODIFIED, caching_headers(validators, compressed, max_age)).into_response()
 }
 
-/// [`caching_headers`] from values made beforehand.
-fn caching_header_values(etag: HeaderValue, last_modified: HeaderValue, max_age: Duration) -> HeaderMap {
+/// The headers every answer about a document carries, 304s included. A
+/// compressed body is another representation: its ETag must not claim byte
+/// equality with the document's (RFC 9110 8.8.3), so it is weak, in the 304
+/// that confirms it too (`If-None-Match` compares weakly).
+fn caching_headers(validators: &publish::ValidatorHeaders, compressed: bool, max_age: Duration) -> HeaderMap {
     let mut h = HeaderMap::with_capacity(8);
-    h.insert(header::ETAG, etag);
-    h.insert(header::LAST_MODIFIED, last_modified);
+    h.insert(header::ETAG, if compressed { validators.weak_etag.clone() } else { validators.etag.clone() });
+    h.insert(header::LAST_MODIFIED, validators.last_modified.clone());
     set(&mut h, header::CACHE_CONTROL, &format!("public, max-age={}", max_age.as_secs()));
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     // Every document is also served compressed, to clients that ask.

@@ -155,6 +155,7 @@ struct OnDisk {
     content_type: &'static str,
     etag: String,
     last_modified: DateTime<Utc>,
+    headers: Arc<ValidatorHeaders>,
 }
 
 /// The compressed copies of documents read back from their files, the
@@ -294,16 +295,17 @@ impl Published {
 
     /// The ETag of the document at `path`, without reading it.
     fn etag(&self, path: &str) -> Option<String> {
-        self.validators(path).map(|(etag, _)| etag)
+        self.validators(path).map(|(etag, _, _)| etag)
     }
 
     /// The ETag and last modification of the published document at `path`,
-    /// without reading it: enough to answer a conditional request.
-    pub fn validators(&self, path: &str) -> Option<(String, DateTime<Utc>)> {
+    /// and its validator headers, without reading it: enough to answer a
+    /// conditional request.
+    pub fn validators(&self, path: &str) -> Option<(String, DateTime<Utc>, Arc<ValidatorHeaders>)> {
         if let Some(doc) = self.docs.read().ok()?.get(path) {
-            return Some((doc.etag.clone(), doc.last_modified));
+            return Some((doc.etag.clone(), doc.last_modified, doc.headers.clone()));
         }
-        self.on_disk.read().ok()?.get(path).map(|d| (d.etag.clone(), d.last_modified))
+        self.on_disk.read().ok()?.get(path).map(|d| (d.etag.clone(), d.last_modified, d.headers.clone()))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -485,7 +487,10 @@ fn publish_changes(config: &Config, store: &Store, published: &Published, change
                 memory.insert(path, doc);
             } else {
                 let file = dir.join(&path);
-                on_disk.insert(path, OnDisk { file, content_type: doc.content_type, etag: doc.etag, last_modified: doc.last_modified });
+                on_disk.insert(
+                    path,
+                    OnDisk { file, content_type: doc.content_type, etag: doc.etag, last_modified: doc.last_modified, headers: doc.headers },
+                );
             }
         }
         if let (Ok(mut current), Ok(mut current_on_disk)) = (published.docs.write(), published.on_disk.write()) {
