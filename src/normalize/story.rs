@@ -34,13 +34,81 @@ const LONG_TITLE_WORDS: usize = 8;
 /// The title as compared: lowercase letters and digits, single spaces.
 pub fn title_key(title: &str) -> String {
     let mut out = String::with_capacity(title.len());
-    for word in title.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+    for word in words(title) {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.extend(word.chars().flat_map(char::to_lowercase));
+        push_lowercase(&mut out, word);
     }
     out
+}
+
+/// The words of `text`: runs of alphanumeric characters (`char::is_alphanumeric`).
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !is_alphanumeric(c)).filter(|w| !w.is_empty())
+}
+
+/// `char::is_alphanumeric`, answered from a table for the Basic
+/// Multilingual Plane: std's answer for a letter of Greek or Cyrillic is a
+/// search of its Unicode tables, and the words of every entry's text ask
+/// it of each character (it was the single costliest function of a first
+/// poll by instructions).
+fn is_alphanumeric(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    match bmp_bit(&bmp().alphanumeric, c) {
+        Some(bit) => bit,
+        None => c.is_alphanumeric(),
+    }
+}
+
+/// Appends `word` lowercased character by character (`char::to_lowercase`,
+/// so a final Σ becomes σ, as stored sketches were made), looking up in a
+/// table whether a character changes at all.
+fn push_lowercase(out: &mut String, word: &str) {
+    out.reserve(word.len());
+    for c in word.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else if bmp_bit(&bmp().lowercase_differs, c) == Some(false) {
+            out.push(c);
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+}
+
+/// One bit per character of the Basic Multilingual Plane.
+type BmpSet = [u64; 0x10000 / 64];
+
+/// What [`is_alphanumeric`] and [`push_lowercase`] look up, computed once
+/// from std itself (about a millisecond), so a lookup answers exactly what
+/// std would.
+struct Bmp {
+    alphanumeric: BmpSet,
+    lowercase_differs: BmpSet,
+}
+
+fn bmp() -> &'static Bmp {
+    static BMP: std::sync::OnceLock<Box<Bmp>> = std::sync::OnceLock::new();
+    BMP.get_or_init(|| {
+        let mut bmp = Box::new(Bmp { alphanumeric: [0; 0x10000 / 64], lowercase_differs: [0; 0x10000 / 64] });
+        for c in (0..0x10000u32).filter_map(char::from_u32) {
+            let (word, bit) = ((c as u32 / 64) as usize, c as u32 % 64);
+            bmp.alphanumeric[word] |= u64::from(c.is_alphanumeric()) << bit;
+            let mut lower = c.to_lowercase();
+            let unchanged = lower.next() == Some(c) && lower.next().is_none();
+            bmp.lowercase_differs[word] |= u64::from(!unchanged) << bit;
+        }
+        bmp
+    })
+}
+
+/// The bit of `c` in `set`; `None` outside the Basic Multilingual Plane.
+fn bmp_bit(set: &BmpSet, c: char) -> Option<bool> {
+    let n = c as u32;
+    (n < 0x10000).then(|| set[(n / 64) as usize] >> (n % 64) & 1 == 1)
 }
 
 /// A MinHash sketch of the text's word 3-shingles; empty when the text has
@@ -55,12 +123,12 @@ pub fn title_key(title: &str) -> String {
 pub fn text_sketch(text: &str) -> Vec<u32> {
     let mut lowered = String::new();
     let mut words: Vec<u64> = Vec::with_capacity(SKETCH_WORDS.min(text.len() / 4 + 1));
-    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(SKETCH_WORDS) {
+    for word in self::words(text).take(SKETCH_WORDS) {
         if word.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
             words.push(xxh3_64(word.as_bytes()));
         } else {
             lowered.clear();
-            lowered.extend(word.chars().flat_map(char::to_lowercase));
+            push_lowercase(&mut lowered, word);
             words.push(xxh3_64(lowered.as_bytes()));
         }
     }
@@ -198,6 +266,53 @@ mod tests {
     fn the_same_link_is_the_same_story_whatever_the_titles() {
         let link = Some("//solidnet.org/article/joint-statement");
         assert!(same_story(&facts("a", 0, &[], link), &facts("b", 500, &[], link)));
+    }
+
+    /// The tables answer what std answers, for every character.
+    #[test]
+    fn word_characters_and_lowercase_are_stds() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            assert_eq!(is_alphanumeric(c), c.is_alphanumeric(), "{c:?}");
+            let mut mine = String::new();
+            push_lowercase(&mut mine, c.encode_utf8(&mut [0; 4]));
+            assert_eq!(mine, c.to_lowercase().collect::<String>(), "{c:?}");
+        }
+    }
+
+    /// Sketches and title keys are stored: the words and lowercase of the
+    /// table lookups are those of the std calls they replaced.
+    #[test]
+    fn sketches_and_title_keys_are_those_std_made() {
+        fn std_words(text: &str) -> Vec<String> {
+            text.split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(|w| w.chars().flat_map(char::to_lowercase).collect())
+                .collect()
+        }
+        let texts = [
+            JOINT_TEXT,
+            "ΚΚΕ: Η ΑΠΕΡΓΙΑ ΤΩΝ ΛΙΜΕΝΕΡΓΑΤΩΝ ΣΥΝΕΧΙΖΕΤΑΙ· ΟΔΥΣΣΕΑΣ ΣΤΗ ΘΕΣΣΑΛΟΝΙΚΗ, 12η Νοεμβρίου",
+            "Коммунистическая партия Российской Федерации (КПРФ) — заявление Президиума ЦК № 15",
+            "Türkiye Komünist Partisi: İŞÇİ SINIFININ ÖRGÜTLÜLÜĞÜ İÇİN ÇAĞRI ½ ² ١٢٣ 𝐀𝐁𝐂 𐐀𐐁",
+            "Komunistická strana Čech a Moravy · ŽIVOTNÍ ÚROVEŇ · Straße ǅ ẞ İ Ω K Å",
+        ];
+        for text in texts {
+            assert_eq!(title_key(text), std_words(text).join(" "), "{text}");
+            let mine = words(text).collect::<Vec<_>>();
+            assert_eq!(mine, text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>());
+        }
+        // A Greek text's sketch, as this build's predecessors stored it.
+        let greek = texts[1].repeat(3);
+        let hashes: Vec<u64> = std_words(&greek).iter().map(|w| xxh3_64(w.as_bytes())).collect();
+        let mut mins = [u32::MAX; SKETCH_LEN];
+        for shingle in hashes.windows(3) {
+            let bytes: Vec<u8> = shingle.iter().flat_map(|h| h.to_le_bytes()).collect();
+            let hash = xxh3_64(&bytes);
+            for (i, min) in mins.iter_mut().enumerate() {
+                *min = (*min).min((mix(hash ^ SEEDS[i]) >> 32) as u32);
+            }
+        }
+        assert_eq!(text_sketch(&greek), mins.to_vec());
     }
 
     #[test]

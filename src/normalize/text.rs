@@ -45,8 +45,9 @@ pub fn from_sanitized(html: &str) -> String {
             c == '>' && !quoted
         });
         let Some((end, _)) = end else { break };
-        let name: String = tag.trim_start_matches('/').chars().take_while(char::is_ascii_alphanumeric).collect();
-        if BLOCK_TAGS.contains(&name.to_ascii_lowercase().as_str()) {
+        let name = tag.trim_start_matches('/');
+        let name = &name[..name.bytes().position(|b| !b.is_ascii_alphanumeric()).unwrap_or(name.len())];
+        if BLOCK_TAGS.iter().any(|block| block.eq_ignore_ascii_case(name)) {
             text.push(' ');
         }
         rest = &tag[end + 1..];
@@ -110,17 +111,26 @@ pub fn truncate_words(text: &str, max: usize) -> String {
 fn collapse(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut space = false;
-    for c in text.chars() {
-        if c.is_whitespace() {
-            space = !out.is_empty();
-        } else if !c.is_control() && !matches!(c, '\u{FEFF}' | '\u{200B}') {
-            if space {
+    // Kept characters are copied a run at a time, between the characters
+    // that break a run: whitespace (one space between words) and those dropped.
+    let flush = |out: &mut String, space: &mut bool, run: &str| {
+        if !run.is_empty() {
+            if std::mem::take(space) {
                 out.push(' ');
-                space = false;
             }
-            out.push(c);
+            out.push_str(run);
+        }
+    };
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        let white = c.is_whitespace();
+        if white || c.is_control() || matches!(c, '\u{FEFF}' | '\u{200B}') {
+            flush(&mut out, &mut space, &text[start..i]);
+            start = i + c.len_utf8();
+            space |= white && !out.is_empty();
         }
     }
+    flush(&mut out, &mut space, &text[start..]);
     out
 }
 
@@ -140,6 +150,33 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(plain(input), want, "{input:?}");
+        }
+    }
+
+    /// `collapse` copies runs of visible ASCII whole: what it keeps, drops
+    /// and joins is still the character-by-character rule.
+    #[test]
+    fn collapsing_is_the_character_rule() {
+        fn by_char(text: &str) -> String {
+            let mut out = String::new();
+            let mut space = false;
+            for c in text.chars() {
+                if c.is_whitespace() {
+                    space = !out.is_empty();
+                } else if !c.is_control() && !matches!(c, '\u{FEFF}' | '\u{200B}') {
+                    if space {
+                        out.push(' ');
+                    }
+                    space = false;
+                    out.push(c);
+                }
+            }
+            out
+        }
+        for c in (0..0x3100u32).chain([0xFEFF, 0x1F600]).filter_map(char::from_u32) {
+            for text in [format!("{c}"), format!(" a{c}b {c} c{c}{c} "), format!("{c}Ω {c}\t~{c}")] {
+                assert_eq!(collapse(&text), by_char(&text), "{c:?} in {text:?}");
+            }
         }
     }
 

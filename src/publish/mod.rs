@@ -583,7 +583,7 @@ fn affected(config: &Config, scope: &Scope, changes: &Changes) -> bool {
 
 /// One item of a published feed: an entry, and the same story as other
 /// parties published it (merged feed only; see [`crate::normalize::story`]).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Story<'a> {
     /// The copy stored first: its id, title and link represent the story,
     /// so the story's `atom:id` does not change when more parties publish it.
@@ -631,7 +631,7 @@ pub fn render_request(context: &Context, scope: &Scope, format: Format, query: &
     let scopes = scopes(config, store)?;
     let nav = html::Nav::new(config, &scopes);
     let page = paging::select(config, store, scope, query)?;
-    render_page(config, store, &nav, scope, format, query, &page)
+    render_page(config, store, &nav, scope, format, query, (&page, page.stories()))
 }
 
 /// Renders the documents of `scopes` (see [`render_scope`]) on up to one
@@ -685,10 +685,12 @@ fn render_scopes(
 fn render_scope(config: &Config, store: &Store, nav: &html::Nav, scope: &Scope) -> Result<Vec<(String, Document)>, PublishError> {
     let query = Query::default();
     let page = paging::select(config, store, scope, &query)?;
+    // Grouped once for the four formats.
+    let stories = page.stories();
     Format::FEEDS
         .into_iter()
         .chain([Format::Html])
-        .map(|format| Ok((scope.path(format), render_page(config, store, nav, scope, format, &query, &page)?)))
+        .map(|format| Ok((scope.path(format), render_page(config, store, nav, scope, format, &query, (&page, stories.clone()))?)))
         .collect()
 }
 
@@ -699,7 +701,7 @@ fn render_page(
     scope: &Scope,
     format: Format,
     query: &Query,
-    page: &paging::Page,
+    (page, stories): (&paging::Page, Vec<Story<'_>>),
 ) -> Result<Document, PublishError> {
     let path = scope.path(format);
     let url = feed::absolute(config, if format == Format::Html && *scope == Scope::Merged { "" } else { &path });
@@ -710,7 +712,6 @@ fn render_page(
         _ => None,
     };
     let origin = Position::origin();
-    let stories = page.stories();
     let doc = feed::FeedDoc {
         title: scope.title(config),
         subtitle: scope.subtitle(config),
