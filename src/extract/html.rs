@@ -71,10 +71,10 @@ pub fn nesting_exceeds(html: &str, limit: usize) -> bool {
             continue;
         }
         let name_len = rest.iter().take_while(|b| b.is_ascii_alphanumeric()).count();
-        let name = std::str::from_utf8(&rest[..name_len]).unwrap_or("").to_ascii_lowercase();
+        let name = &rest[..name_len];
         let tag_end = rest.iter().position(|b| *b == b'>').unwrap_or(rest.len());
         let self_closing = tag_end > 0 && rest[tag_end - 1] == b'/';
-        if !self_closing && !VOID.contains(&name.as_str()) {
+        if !self_closing && !VOID.iter().any(|void| void.as_bytes().eq_ignore_ascii_case(name)) {
             depth += 1;
             if depth > limit {
                 return true;
@@ -450,6 +450,9 @@ mod tests {
         assert!(nesting_exceeds("<div><div><div>x</div></div></div>", 2));
         assert!(!nesting_exceeds("<div/><div/><div/><x-y/>", 1));
         assert!(!nesting_exceeds("a < b and c<3", 0));
+        // Void elements in any case.
+        assert!(!nesting_exceeds("<DIV><BR><Img src=x><hR></DIV>", 1));
+        assert!(nesting_exceeds("<DIV><BRx></DIV>", 1));
         let deep = "<div>".repeat(100_000);
         let started = std::time::Instant::now();
         assert!(nesting_exceeds(&deep, MAX_NESTING));

@@ -141,7 +141,6 @@ pub fn normalize(party: &Party, source: &Source, feed: &RawFeed, item: &RawItem,
     let identity =
         identity::identify(&party.id, &source.id, item.id.as_deref(), link.as_deref(), &title, summary.as_deref(), content.as_deref());
     let canonical_link = link.as_deref().and_then(canonical_link);
-    let text = content.as_deref().or(summary.as_deref()).map(text::from_sanitized).unwrap_or_default();
     let content_hash = identity::content_hash(&title, link.as_deref(), summary.as_deref(), content.as_deref());
     Ok(Entry {
         atom_id: identity.atom_id(),
@@ -150,7 +149,7 @@ pub fn normalize(party: &Party, source: &Source, feed: &RawFeed, item: &RawItem,
         source: source.id.clone(),
         sources: vec![source.id.clone()],
         canonical_link,
-        sketch: story::text_sketch(&text),
+        sketch: content.as_deref().or(summary.as_deref()).map(story::html_sketch).unwrap_or_default(),
         title,
         link,
         summary,

@@ -149,6 +149,37 @@ pub fn text_sketch(text: &str) -> Vec<u32> {
     mins.to_vec()
 }
 
+/// The sketch of sanitized HTML: [`text_sketch`] of its text (see
+/// [`super::text::from_sanitized`]), reading only as much of a long
+/// article as its first [`SKETCH_WORDS`] words need.
+pub fn html_sketch(html: &str) -> Vec<u32> {
+    text_sketch(&leading_text(html, SKETCH_WORDS))
+}
+
+/// The text of sanitized `html`, or of a prefix of it whose words begin
+/// with the first `words` words of the whole. A prefix ends before a tag,
+/// where no entity is cut; its text is then a prefix of the whole text,
+/// except that its last word may continue (`wo<b>rd</b>`): a prefix that
+/// reads as more than `words` words has them all. Only markup longer than
+/// 32 bytes a word is cut, first at 16 (most texts), then at twice as
+/// much until a prefix has the words: never more than twice the work of
+/// reading it all.
+fn leading_text(html: &str, words: usize) -> String {
+    let mut cut = words.saturating_mul(16).max(64);
+    if html.len() < cut.saturating_mul(2) {
+        return super::text::from_sanitized(html);
+    }
+    while cut < html.len() {
+        let Some(tag) = html.as_bytes()[cut..].iter().position(|&b| b == b'<') else { break };
+        let text = super::text::from_sanitized(&html[..cut + tag]);
+        if self::words(&text).nth(words).is_some() {
+            return text;
+        }
+        cut = cut.saturating_mul(2);
+    }
+    super::text::from_sanitized(html)
+}
+
 /// One constant per hash function of the sketch (the fractional digits of
 /// the golden ratio, stepped).
 const SEEDS: [u64; SKETCH_LEN] = {
@@ -313,6 +344,26 @@ mod tests {
             }
         }
         assert_eq!(text_sketch(&greek), mins.to_vec());
+    }
+
+    /// A long article's sketch reads only its beginning, and is the sketch
+    /// of its whole text: cut before tags, inside words (inline tags),
+    /// around entities and block tags.
+    #[test]
+    fn a_prefix_has_the_words_of_the_whole() {
+        let paragraph = "<p>Η <b>απεργία</b> συνε<i>χίζεται</i> &amp; wo<em>rd</em> caf&eacute; &lt;b&gt;             <a href=\"https://kke.gr/?a=1&amp;b=2\" title=\"1 < 2 > 0\">σύνδεσμος</a><br>τέλος</p>";
+        let html = paragraph.repeat(80);
+        let whole = crate::normalize::text::from_sanitized(&html);
+        let all: Vec<&str> = words(&whole).collect();
+        assert!(all.len() > 600, "{}", all.len());
+        for n in 1..400 {
+            let text = leading_text(&html, n);
+            let mine: Vec<&str> = words(&text).take(n).collect();
+            assert_eq!(mine, all[..n], "first {n} words");
+            assert!(text.len() < whole.len(), "read all of it for {n} words");
+        }
+        assert_eq!(html_sketch(&html), text_sketch(&whole));
+        assert_eq!(leading_text("<p>short</p>", 300), "short");
     }
 
     #[test]

@@ -121,14 +121,20 @@ fn collapse(text: &str) -> String {
             out.push_str(run);
         }
     };
-    let mut start = 0;
-    for (i, c) in text.char_indices() {
+    let (bytes, mut start, mut i) = (text.as_bytes(), 0, 0);
+    while let Some(&b) = bytes.get(i) {
+        if b.is_ascii_graphic() {
+            i += 1;
+            continue;
+        }
+        let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else { break };
         let white = c.is_whitespace();
         if white || c.is_control() || matches!(c, '\u{FEFF}' | '\u{200B}') {
             flush(&mut out, &mut space, &text[start..i]);
             start = i + c.len_utf8();
             space |= white && !out.is_empty();
         }
+        i += c.len_utf8();
     }
     flush(&mut out, &mut space, &text[start..]);
     out
