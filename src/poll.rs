@@ -352,20 +352,7 @@ async fn run(
     let last_read: std::collections::HashSet<u64> = state.item_fingerprints.iter().copied().collect();
     let outcome = cpu_work(move || -> Result<Stored, String> {
         let now = crate::normalize::now();
-        let seed = normalize::fingerprint_seed(&party, &source, &feed);
-        // Items that share an id or a link with another item of the document
-        // may be stored as one entry: which of them wins must not depend on
-        // which changed last, so they are never skipped.
-        let mut shared: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        for item in &feed.items {
-            for key in [item.id.as_deref(), item.link.as_deref()].into_iter().flatten() {
-                *shared.entry(key).or_default() += 1;
-            }
-        }
-        let alone =
-            |item: &extract::RawItem| [item.id.as_deref(), item.link.as_deref()].into_iter().flatten().all(|k| shared.get(k) == Some(&1));
-        let mut fingerprints: Vec<Option<u64>> =
-            feed.items.iter().map(|item| normalize::fingerprint(seed, item, now).filter(|_| alone(item))).collect();
+        let mut fingerprints = item_fingerprints(normalize::fingerprint_seed(&party, &source, &feed), &feed.items, now);
         // Items read unchanged at the last read are stored as they are.
         let mut normalized = Vec::new();
         let mut entries = Vec::new();
@@ -671,9 +658,55 @@ async fn fetch_details(
     }
 }
 
+/// The fingerprint of each item (see [`normalize::fingerprint`]), `None`
+/// for an item that must be normalized whatever was read before: one that
+/// shares its id or link with another item of the document may be stored
+/// as one entry with it, and which of them wins must not depend on which
+/// changed last. An item whose id is its own link (an RSS `guid` that is
+/// the permalink, the common case) shares nothing.
+fn item_fingerprints(seed: u64, items: &[extract::RawItem], now: chrono::DateTime<Utc>) -> Vec<Option<u64>> {
+    fn keys(item: &extract::RawItem) -> impl Iterator<Item = &str> {
+        let (id, link) = (item.id.as_deref(), item.link.as_deref());
+        [id, link.filter(|l| Some(*l) != id)].into_iter().flatten()
+    }
+    let mut shared: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for item in items {
+        for key in keys(item) {
+            *shared.entry(key).or_default() += 1;
+        }
+    }
+    items.iter().map(|item| normalize::fingerprint(seed, item, now).filter(|_| keys(item).all(|k| shared.get(k) == Some(&1)))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn items_read_again_are_recognized_unless_they_share_an_id_or_link() {
+        let item = |id: &str, link: &str, title: &str| extract::RawItem {
+            id: Some(id.to_string()),
+            link: Some(link.to_string()),
+            title: Some(title.to_string()),
+            ..Default::default()
+        };
+        let items = [
+            // A permalink guid: its id is its link.
+            item("https://www.pcp.pt/a", "https://www.pcp.pt/a", "A"),
+            item("tag:pcp.pt,2026:b", "https://www.pcp.pt/b", "B"),
+            // Two items of one story (the same guid).
+            item("https://www.pcp.pt/?p=3", "https://www.pcp.pt/c", "C"),
+            item("https://www.pcp.pt/?p=3", "https://www.pcp.pt/c2", "C again"),
+            // An item whose id is another's link.
+            item("https://www.pcp.pt/b", "https://www.pcp.pt/d", "D"),
+        ];
+        let found = item_fingerprints(7, &items, Utc::now());
+        let recognized: Vec<bool> = found.iter().map(Option::is_some).collect();
+        assert_eq!(recognized, [true, false, false, false, false]);
+        assert_eq!(found[0], normalize::fingerprint(7, &items[0], Utc::now()));
+        let alone = item_fingerprints(7, &items[..2], Utc::now());
+        assert!(alone.iter().all(Option::is_some), "{alone:?}");
+    }
 
     fn policy(adaptive: bool) -> PollPolicy {
         PollPolicy {
