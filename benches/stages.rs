@@ -3,7 +3,8 @@
 //!
 //! - `extract/feed`: one RSS 2.0 and one Atom document of 50 entries (feed-rs).
 //! - `extract/html`: one listing page of 50 items (scraper, selectors).
-//! - `normalize/sanitize`: 50 raw items to entries (ammonia, identity, sketch).
+//! - `normalize/sanitize`: 50 raw items to entries (ammonia, identity, sketch),
+//!   and one long article (ten bodies, about 20 KB).
 //! - `store/insert`: 50 new entries upserted into sled.
 //! - `publish/merged_atom` and `publish/every_feed` at 10 000 stored entries.
 //! - `serve/merged_atom`: `GET /feed.atom` through the router, no socket.
@@ -84,6 +85,14 @@ fn normalization(c: &mut Criterion) {
                 black_box(normalize::normalize(party, source, &raw, item, &source.url, now).expect("entry"));
             }
         })
+    });
+    // A long article (as many parties publish their statements in full):
+    // ten of the corpus's bodies in one item, about 20 KB of markup.
+    let mut long = raw.items[0].clone();
+    long.content_html = Some(raw.items.iter().take(10).filter_map(|i| i.content_html.as_deref()).collect::<Vec<_>>().concat());
+    group.throughput(Throughput::Bytes(long.content_html.as_ref().map_or(0, |h| h.len() as u64)));
+    group.bench_function("sanitize/long-article", |b| {
+        b.iter(|| black_box(normalize::normalize(party, source, &raw, &long, &source.url, now).expect("entry")))
     });
     group.finish();
 }
