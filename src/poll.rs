@@ -352,7 +352,7 @@ async fn run(
     let last_read: std::collections::HashSet<u64> = state.item_fingerprints.iter().copied().collect();
     let outcome = cpu_work(move || -> Result<Stored, String> {
         let now = crate::normalize::now();
-        let mut fingerprints = item_fingerprints(normalize::fingerprint_seed(&party, &source, &feed), &feed.items, now);
+        let mut fingerprints = item_fingerprints(normalize::fingerprint_seed(&party, &source, &feed), &feed.items, &source.url, now);
         // Items read unchanged at the last read are stored as they are.
         let mut normalized = Vec::new();
         let mut entries = Vec::new();
@@ -662,20 +662,32 @@ async fn fetch_details(
 /// for an item that must be normalized whatever was read before: one that
 /// shares its id or link with another item of the document may be stored
 /// as one entry with it, and which of them wins must not depend on which
-/// changed last. An item whose id is its own link (an RSS `guid` that is
-/// the permalink, the common case) shares nothing.
-fn item_fingerprints(seed: u64, items: &[extract::RawItem], now: chrono::DateTime<Utc>) -> Vec<Option<u64>> {
-    fn keys(item: &extract::RawItem) -> impl Iterator<Item = &str> {
+/// changed last. An item without an id is identified by its canonical link
+/// (see [`crate::normalize::identity`]), so that counts too. An item whose
+/// id is its own link (an RSS `guid` that is the permalink, the common
+/// case) shares nothing.
+fn item_fingerprints(seed: u64, items: &[extract::RawItem], base: &url::Url, now: chrono::DateTime<Utc>) -> Vec<Option<u64>> {
+    let canonical: Vec<Option<String>> =
+        items.iter().map(|item| item.id.is_none().then(|| normalize::item_canonical_link(item, base)).flatten()).collect();
+    let keys = |index: usize| {
+        let item = &items[index];
         let (id, link) = (item.id.as_deref(), item.link.as_deref());
-        [id, link.filter(|l| Some(*l) != id)].into_iter().flatten()
-    }
-    let mut shared: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for item in items {
-        for key in keys(item) {
+        let canonical = canonical[index].as_deref().map(|c| ("canonical", c));
+        let mut keys: Vec<(&str, &str)> = [id, link].into_iter().flatten().map(|k| ("", k)).chain(canonical).collect();
+        keys.dedup();
+        keys
+    };
+    let mut shared: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::new();
+    for index in 0..items.len() {
+        for key in keys(index) {
             *shared.entry(key).or_default() += 1;
         }
     }
-    items.iter().map(|item| normalize::fingerprint(seed, item, now).filter(|_| keys(item).all(|k| shared.get(k) == Some(&1)))).collect()
+    items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| normalize::fingerprint(seed, item, now).filter(|_| keys(index).iter().all(|k| shared.get(k) == Some(&1))))
+        .collect()
 }
 
 #[cfg(test)]
@@ -700,12 +712,19 @@ mod tests {
             // An item whose id is another's link.
             item("https://www.pcp.pt/b", "https://www.pcp.pt/d", "D"),
         ];
-        let found = item_fingerprints(7, &items, Utc::now());
+        let base = url::Url::parse("https://www.pcp.pt/feed").unwrap();
+        let found = item_fingerprints(7, &items, &base, Utc::now());
         let recognized: Vec<bool> = found.iter().map(Option::is_some).collect();
         assert_eq!(recognized, [true, false, false, false, false]);
         assert_eq!(found[0], normalize::fingerprint(7, &items[0], Utc::now()));
-        let alone = item_fingerprints(7, &items[..2], Utc::now());
+        let alone = item_fingerprints(7, &items[..2], &base, Utc::now());
         assert!(alone.iter().all(Option::is_some), "{alone:?}");
+        // Without ids, items are one entry when their canonical links are the
+        // same: a tracking parameter or a relative link does not make another.
+        let no_id = |link: &str, title: &str| extract::RawItem { id: None, ..item("", link, title) };
+        let links = [no_id("https://www.pcp.pt/e?utm_source=rss", "E"), no_id("/e", "E again"), no_id("https://www.pcp.pt/f", "F")];
+        let found = item_fingerprints(7, &links, &base, Utc::now());
+        assert_eq!(found.iter().map(Option::is_some).collect::<Vec<_>>(), [false, false, true]);
     }
 
     fn policy(adaptive: bool) -> PollPolicy {
