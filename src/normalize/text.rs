@@ -159,7 +159,7 @@ mod tests {
         }
     }
 
-    /// `collapse` copies runs of visible ASCII whole: what it keeps, drops
+    /// `collapse` copies runs of kept characters whole: what it keeps, drops
     /// and joins is still the character-by-character rule.
     #[test]
     fn collapsing_is_the_character_rule() {
