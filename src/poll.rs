@@ -669,24 +669,25 @@ async fn fetch_details(
 fn item_fingerprints(seed: u64, items: &[extract::RawItem], base: &url::Url, now: chrono::DateTime<Utc>) -> Vec<Option<u64>> {
     let canonical: Vec<Option<String>> =
         items.iter().map(|item| item.id.is_none().then(|| normalize::item_canonical_link(item, base)).flatten()).collect();
-    let keys = |index: usize| {
-        let item = &items[index];
-        let (id, link) = (item.id.as_deref(), item.link.as_deref());
-        let canonical = canonical[index].as_deref().map(|c| ("canonical", c));
-        let mut keys: Vec<(&str, &str)> = [id, link].into_iter().flatten().map(|k| ("", k)).chain(canonical).collect();
-        keys.dedup();
-        keys
-    };
+    // Each item's keys, an id equal to the link counted once.
+    let keys: Vec<Vec<(&str, &str)>> = items
+        .iter()
+        .zip(&canonical)
+        .map(|(item, canonical)| {
+            let raw = [item.id.as_deref(), item.link.as_deref()].into_iter().flatten().map(|k| ("", k));
+            let mut keys: Vec<(&str, &str)> = raw.chain(canonical.as_deref().map(|c| ("canonical", c))).collect();
+            keys.dedup();
+            keys
+        })
+        .collect();
     let mut shared: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::new();
-    for index in 0..items.len() {
-        for key in keys(index) {
-            *shared.entry(key).or_default() += 1;
-        }
+    for key in keys.iter().flatten() {
+        *shared.entry(*key).or_default() += 1;
     }
     items
         .iter()
-        .enumerate()
-        .map(|(index, item)| normalize::fingerprint(seed, item, now).filter(|_| keys(index).iter().all(|k| shared.get(k) == Some(&1))))
+        .zip(&keys)
+        .map(|(item, keys)| normalize::fingerprint(seed, item, now).filter(|_| keys.iter().all(|k| shared.get(k) == Some(&1))))
         .collect()
 }
 
