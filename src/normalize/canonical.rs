@@ -139,14 +139,18 @@ const DEFAULT_PORTS: &[u16] = &[80, 443];
 ///   would have them merged, a risk taken because feeds link real paths;
 /// - no network: redirects and `<link rel="canonical">` belong to fetching, not here.
 pub fn canonical_url(url: &str) -> Option<CanonicalUrl> {
-    let url = Url::parse(url).ok()?;
+    canonical_of(&Url::parse(url).ok()?)
+}
+
+/// [`canonical_url`] of a URL already parsed.
+pub fn canonical_of(url: &Url) -> Option<CanonicalUrl> {
     if !matches!(url.scheme(), "http" | "https") {
         return None;
     }
 
     let mut key = String::with_capacity(url.as_str().len());
     key.push_str("//");
-    key.push_str(&canonical_host(&url)?);
+    key.push_str(&canonical_host(url)?);
     if let Some(port) = url.port().filter(|p| !DEFAULT_PORTS.contains(p)) {
         key.push(':');
         key.push_str(&port.to_string());

@@ -67,9 +67,16 @@ fn sanitize_markup(html: &str, base: &Url) -> String {
     thread_local! {
         static BUILDER: std::cell::RefCell<ammonia::Builder<'static>> = std::cell::RefCell::new(builder());
     }
-    BUILDER.with_borrow_mut(|builder| {
-        builder.url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone())).clean(&without_frames).to_string()
-    })
+    let cleaned =
+        BUILDER.with_borrow_mut(|builder| builder.url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone())).clean(&without_frames));
+    // Written straight into a buffer of about the input's size: `to_string`
+    // serializes into a growing buffer, then copies it into another.
+    let mut out = Vec::with_capacity(html.len() + html.len() / 8);
+    match cleaned.write_to(&mut out) {
+        Ok(()) => String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        // Writing to memory does not fail; should it, the text is still safe.
+        Err(_) => text_only(html),
+    }
 }
 
 /// Removes iframes that are not players of [`VIDEO_HOSTS`], content and all,

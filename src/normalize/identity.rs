@@ -54,7 +54,7 @@ impl Identity {
         b.copy_from_slice(&self.hash[..16]);
         b[6] = (b[6] & 0x0f) | 0x80;
         b[8] = (b[8] & 0x3f) | 0x80;
-        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        let h = hex(&b);
         format!("urn:uuid:{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
     }
 }
@@ -91,8 +91,19 @@ pub fn identify(
         }
     }
     let hash: [u8; 32] = hasher.finalize().into();
-    let hex: String = hash[..16].iter().map(|x| format!("{x:02x}")).collect();
-    Identity { key: EntryKey(format!("{party}/{hex}")), hash }
+    Identity { key: EntryKey(format!("{party}/{}", hex(&hash[..16]))), hash }
+}
+
+/// `bytes` in lowercase hex, two digits a byte (one allocation, where
+/// formatting each byte made one per byte).
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    out
 }
 
 /// Hash of what a subscriber sees; when it changes, the entry was edited.
@@ -186,5 +197,20 @@ mod tests {
         ] {
             assert_eq!(has_scheme(id), want, "{id}");
         }
+    }
+
+    #[test]
+    fn keys_and_ids_are_written_as_formatting_wrote_them() {
+        // Keys and published ids are stored: their hex must not change.
+        let every_byte: Vec<u8> = (0..=255).collect();
+        let formatted: String = every_byte.iter().map(|x| format!("{x:02x}")).collect();
+        assert_eq!(hex(&every_byte), formatted);
+        let (party, source, _) = ids();
+        let identity = identify(&party, &source, Some("https://kke.gr/?p=1"), None, "t", None, None);
+        let formatted: String = identity.hash[..16].iter().map(|x| format!("{x:02x}")).collect();
+        assert_eq!(identity.key.as_str(), format!("kke/{formatted}"));
+        let id = identity.atom_id();
+        assert!(id.starts_with("urn:uuid:") && id.len() == "urn:uuid:".len() + 36, "{id}");
+        assert_eq!(id[9..].replace('-', "")[..12], formatted[..12], "{id}");
     }
 }

@@ -109,8 +109,10 @@ pub enum Skip {
 
 /// Normalizes one raw item of `feed`, fetched from `base` for `source`.
 pub fn normalize(party: &Party, source: &Source, feed: &RawFeed, item: &RawItem, base: &Url, now: DateTime<Utc>) -> Result<Entry, Skip> {
-    let link = link(item, base);
-    let article_base = link.as_deref().and_then(|l| Url::parse(l).ok()).unwrap_or_else(|| base.clone());
+    // Parsed once: the link, the base of the article's relative URLs, and its canonical form.
+    let link_url = link_url(item, base);
+    let link = link_url.as_ref().map(|u| u.as_str().to_string());
+    let article_base = link_url.clone().unwrap_or_else(|| base.clone());
     let summary =
         item.summary_html.as_deref().map(|h| html::sanitize(capped(h, MAX_SUMMARY_BYTES), &article_base)).filter(|h| !h.trim().is_empty());
     let content =
@@ -140,7 +142,7 @@ pub fn normalize(party: &Party, source: &Source, feed: &RawFeed, item: &RawItem,
 
     let identity =
         identity::identify(&party.id, &source.id, item.id.as_deref(), link.as_deref(), &title, summary.as_deref(), content.as_deref());
-    let canonical_link = link.as_deref().and_then(canonical_link);
+    let canonical_link = link_url.as_ref().and_then(canonical::canonical_of).map(|c| c.to_string());
     let content_hash = identity::content_hash(&title, link.as_deref(), summary.as_deref(), content.as_deref());
     Ok(Entry {
         atom_id: identity.atom_id(),
@@ -172,18 +174,13 @@ pub fn normalize(party: &Party, source: &Source, feed: &RawFeed, item: &RawItem,
 }
 
 /// The item's link, absolute against `base`.
-fn link(item: &RawItem, base: &Url) -> Option<String> {
-    item.link.as_deref().and_then(|l| absolute_url(base, l))
-}
-
-/// The canonical form of an absolute link (see [`canonical`]).
-fn canonical_link(link: &str) -> Option<String> {
-    canonical::canonical_url(link).map(|c| c.to_string())
+fn link_url(item: &RawItem, base: &Url) -> Option<Url> {
+    item.link.as_deref().and_then(|l| absolute(base, l))
 }
 
 /// The canonical link [`normalize`] gives `item`, without normalizing it.
 pub fn item_canonical_link(item: &RawItem, base: &Url) -> Option<String> {
-    link(item, base).as_deref().and_then(canonical_link)
+    link_url(item, base).as_ref().and_then(canonical::canonical_of).map(|c| c.to_string())
 }
 
 /// When the item was published, and whether that is a guess (now): an
@@ -229,8 +226,12 @@ pub fn now() -> DateTime<Utc> {
 
 /// `link` made absolute against `base`; only http(s) links are kept.
 pub fn absolute_url(base: &Url, link: &str) -> Option<String> {
+    absolute(base, link).map(String::from)
+}
+
+fn absolute(base: &Url, link: &str) -> Option<Url> {
     let url = base.join(link.trim()).ok()?;
-    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+    matches!(url.scheme(), "http" | "https").then_some(url)
 }
 
 #[cfg(test)]

@@ -127,6 +127,10 @@ fn collapse(text: &str) -> String {
             i += 1;
             continue;
         }
+        if let Some(width) = always_kept(b) {
+            i += width;
+            continue;
+        }
         let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else { break };
         let white = c.is_whitespace();
         if white || c.is_control() || matches!(c, '\u{FEFF}' | '\u{200B}') {
@@ -138,6 +142,22 @@ fn collapse(text: &str) -> String {
     }
     flush(&mut out, &mut space, &text[start..]);
     out
+}
+
+/// The length of the UTF-8 sequence that `lead` starts, when no character
+/// starting with it is whitespace, a control or dropped: from U+00C0 to
+/// U+07FF (Latin letters with accents, Greek, Cyrillic, Hebrew, Arabic),
+/// U+0800 to U+0FFF, U+4000 to U+EFFF, and beyond U+FFFF. Whitespace,
+/// controls and dropped characters other than ASCII are all in U+0080 to
+/// U+00BF, U+1000 to U+3FFF and U+F000 to U+FFFF; in valid UTF-8 a lead
+/// byte is followed by its whole sequence.
+fn always_kept(lead: u8) -> Option<usize> {
+    match lead {
+        0xC3..=0xDF => Some(2),
+        0xE0 | 0xE4..=0xEE => Some(3),
+        0xF0..=0xF4 => Some(4),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -179,7 +199,8 @@ mod tests {
             }
             out
         }
-        for c in (0..0x3100u32).chain([0xFEFF, 0x1F600]).filter_map(char::from_u32) {
+        // Every character of the Basic Multilingual Plane, and a sample beyond.
+        for c in (0..0x10000u32).chain((0x10000..0x110000).step_by(61)).filter_map(char::from_u32) {
             for text in [format!("{c}"), format!(" a{c}b {c} c{c}{c} "), format!("{c}Ω {c}\t~{c}")] {
                 assert_eq!(collapse(&text), by_char(&text), "{c:?} in {text:?}");
             }
