@@ -640,6 +640,10 @@ const ENTRY_FORMAT: u8 = 2;
 /// A record claiming to unpack to more than this is damaged.
 const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
 
+/// Records up to this size are decompressed into a buffer kept per thread
+/// ([`decode_entry`]); a larger one gets its own, so no thread keeps one.
+const REUSED_BUFFER_BYTES: usize = 1024 * 1024;
+
 /// One write of [`Store::upsert_batch`], prepared outside its transaction.
 struct Write {
     key: Vec<u8>,
@@ -666,12 +670,28 @@ fn decode_entry(bytes: &[u8], what: &str) -> Result<Entry, StoreError> {
     let corrupt = |cause: String| StoreError::Corrupt { what: what.to_string(), cause };
     match bytes.split_first() {
         Some((&ENTRY_FORMAT, packed)) => {
-            let size = packed.first_chunk::<4>().map(|b| u32::from_le_bytes(*b) as usize).unwrap_or(usize::MAX);
+            let Some((size, compressed)) = packed.split_first_chunk::<4>() else {
+                return Err(corrupt("record cut short".into()));
+            };
+            let size = u32::from_le_bytes(*size) as usize;
             if size > MAX_RECORD_BYTES {
                 return Err(corrupt(format!("record claims {size} bytes")));
             }
-            let plain = lz4_flex::decompress_size_prepended(packed).map_err(|e| corrupt(e.to_string()))?;
-            postcard::from_bytes(&plain).map_err(|e| corrupt(e.to_string()))
+            // Publishing decodes every entry of every document: a buffer
+            // kept per thread spares an allocation (zeroed) per record.
+            thread_local! {
+                static PLAIN: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::default();
+            }
+            let decode = |plain: &mut Vec<u8>| {
+                plain.resize(size, 0);
+                let written = lz4_flex::block::decompress_into(compressed, plain).map_err(|e| corrupt(e.to_string()))?;
+                postcard::from_bytes(&plain[..written]).map_err(|e| corrupt(e.to_string()))
+            };
+            if size <= REUSED_BUFFER_BYTES {
+                PLAIN.with_borrow_mut(decode)
+            } else {
+                decode(&mut Vec::new())
+            }
         }
         _ => decode(bytes, what),
     }
