@@ -81,6 +81,8 @@ pub fn render_doc(config: &Config, doc: &FeedDoc<'_>) -> Result<Document, Publis
     if let Some(hub) = &doc.hub {
         links.push(link(hub, "hub", None));
     }
+    // The scheme of the party categories, made once for all entries.
+    let scheme = config.daemon.base_url.join("parties/").ok().map(|u| u.to_string());
     let feed = Feed {
         title: Text::plain(doc.title.clone()),
         id: doc.id.clone(),
@@ -93,7 +95,7 @@ pub fn render_doc(config: &Config, doc: &FeedDoc<'_>) -> Result<Document, Publis
         }),
         links,
         subtitle: Some(Text::plain(doc.subtitle.clone())),
-        entries: doc.stories.iter().map(|s| entry(config, s)).collect(),
+        entries: doc.stories.iter().map(|s| entry(config, s, &scheme)).collect(),
         lang: doc.lang.clone(),
         ..Feed::default()
     };
@@ -103,11 +105,11 @@ pub fn render_doc(config: &Config, doc: &FeedDoc<'_>) -> Result<Document, Publis
     Ok(Document::new(bytes, CONTENT_TYPE, doc.updated))
 }
 
-pub(super) fn entry(config: &Config, story: &Story<'_>) -> AtomEntry {
+/// One story as an Atom entry; `scheme` is the party categories' scheme.
+fn entry(config: &Config, story: &Story<'_>, scheme: &Option<String>) -> AtomEntry {
     let e = story.entry;
     let party = config.party(e.party.as_str());
     // Every party that published the story is an author and a category.
-    let scheme = config.daemon.base_url.join("parties/").ok().map(|u| u.to_string());
     let (mut authors, mut categories) = (Vec::new(), Vec::new());
     for copy in story.copies() {
         let p = config.party(copy.party.as_str());

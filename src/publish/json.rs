@@ -90,8 +90,8 @@ pub fn render(config: &Config, doc: &FeedDoc<'_>) -> Result<Document, PublishErr
         items: doc.stories.iter().map(|s| item(config, s)).collect(),
     };
     let mut bytes = Vec::with_capacity(doc.size_hint());
-    serde_json::to_writer_pretty(&mut bytes, &feed)
-        .map_err(|e| PublishError::Render { path: doc.self_url.clone(), cause: e.to_string() })?;
+    // Compact: indentation made the merged feed 7 % larger, for no reader.
+    serde_json::to_writer(&mut bytes, &feed).map_err(|e| PublishError::Render { path: doc.self_url.clone(), cause: e.to_string() })?;
     Ok(Document::new(bytes, Format::Json.content_type(), doc.updated))
 }
 
