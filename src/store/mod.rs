@@ -683,8 +683,12 @@ fn decode_entry(bytes: &[u8], what: &str) -> Result<Entry, StoreError> {
                 static PLAIN: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::default();
             }
             let decode = |plain: &mut Vec<u8>| {
-                plain.resize(size, 0);
-                let written = lz4_flex::block::decompress_into(compressed, plain).map_err(|e| corrupt(e.to_string()))?;
+                // Grown only: a smaller record leaves the buffer's length, so
+                // a larger one after it is not zeroed again.
+                if plain.len() < size {
+                    plain.resize(size, 0);
+                }
+                let written = lz4_flex::block::decompress_into(compressed, &mut plain[..size]).map_err(|e| corrupt(e.to_string()))?;
                 postcard::from_bytes(&plain[..written]).map_err(|e| corrupt(e.to_string()))
             };
             if size <= REUSED_BUFFER_BYTES {
