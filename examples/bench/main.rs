@@ -606,7 +606,8 @@ fn startup(plenum: &Path, config: &Path, limit: Duration) -> Fallible<Duration> 
 /// `plenum run` polling a corpus of `--day-feeds` feeds every 5 seconds
 /// for `--day-cycles` polls, 2 % of the entries changed before each, with
 /// a reader fetching every feed (gzip) after each: its resident memory
-/// (`VmRSS`) along the way and its peak (`VmHWM`).
+/// (`VmRSS`) along the way and its peak (`VmHWM`). `BENCH_DAEMON_CONFIG`
+/// adds its lines to the config's `[daemon]` table (`document_cache_mb = 0`, say).
 fn daemon_day(plenum: &Path, site: &Site, work: &Path, args: &RunArgs) -> Fallible<Vec<String>> {
     const EVERY: Duration = Duration::from_secs(6);
     let mut corpus = Corpus::generate(Spec::new(args.day_feeds, args.entries, args.seed + 7));
@@ -616,7 +617,9 @@ fn daemon_day(plenum: &Path, site: &Site, work: &Path, args: &RunArgs) -> Fallib
     let port = free_port()?;
     let config = setup(&dir, &corpus, site, port, 0)?;
     let text = std::fs::read_to_string(&config).map_err(|e| e.to_string())?;
-    std::fs::write(&config, text.replacen("[daemon]\n", "[daemon]\nschedule = \"*/6 * * * * *\"\n", 1)).map_err(|e| e.to_string())?;
+    let extra = std::env::var("BENCH_DAEMON_CONFIG").map(|v| format!("{v}\n")).unwrap_or_default();
+    std::fs::write(&config, text.replacen("[daemon]\n", &format!("[daemon]\nschedule = \"*/6 * * * * *\"\n{extra}"), 1))
+        .map_err(|e| e.to_string())?;
     let (daemon, _) = start_daemon(plenum, &config, Duration::from_secs(60))?;
     let pid = daemon.0.id();
     let status = |field: &str| -> Option<f64> {
