@@ -98,7 +98,7 @@ fn drop_foreign_frames(html: &str) -> std::borrow::Cow<'_, str> {
     else {
         return html.into();
     };
-    if !html.as_bytes().windows(7).any(|w| w.eq_ignore_ascii_case(b"<iframe")) {
+    if !mentions_tag(html, "iframe") {
         return html.into();
     }
     frame.replace_all(html, |caps: &regex::Captures<'_>| {
@@ -178,6 +178,14 @@ fn is_video_player(src: &str) -> bool {
 
 /// Removes `<img>` tags that are 1×1 (or 0×0) or come from a known tracker.
 /// A best effort before the allowlist, which alone decides what is safe.
+/// Whether `html` has a `<` followed by `name` in any case: a tag of that
+/// name may start there. Read a `<` at a time, with memchr.
+fn mentions_tag(html: &str, name: &str) -> bool {
+    let bytes = html.as_bytes();
+    memchr::memchr_iter(b'<', bytes)
+        .any(|at| bytes.get(at + 1..at + 1 + name.len()).is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes())))
+}
+
 fn drop_tracking_pixels(html: &str) -> std::borrow::Cow<'_, str> {
     static IMG: OnceLock<Option<(Regex, Regex, Regex)>> = OnceLock::new();
     let Some((img, width, height)) = IMG
@@ -192,7 +200,7 @@ fn drop_tracking_pixels(html: &str) -> std::borrow::Cow<'_, str> {
     else {
         return html.into();
     };
-    if !html.contains("<img") && !html.contains("<IMG") {
+    if !mentions_tag(html, "img") {
         return html.into();
     }
     img.replace_all(html, |caps: &regex::Captures<'_>| {
@@ -344,6 +352,8 @@ mod tests {
         let html = r#"<p>Text<img src="https://t.example/p.gif" width="1" height="1"><img width=1 height=1 src="/x.gif"/><img src="https://pixel.wp.com/g.gif?x=1"><img src="https://feeds.feedburner.com/~r/kke/~4/abc"><img src="/photo.jpg" width="640" height="1"></p>"#;
         let out = clean(html);
         assert_eq!(out, r#"<p>Text<img src="https://www.kke.gr/photo.jpg" width="640" height="1"></p>"#);
+        // The tag's name in any case (the check for an image at all missed `<Img`).
+        assert_eq!(clean(r#"<p>Text<Img src="https://pixel.wp.com/g.gif"></p>"#), "<p>Text</p>");
     }
 
     #[test]
