@@ -60,7 +60,11 @@ pub fn nesting_exceeds(html: &str, limit: usize) -> bool {
     let bytes = html.as_bytes();
     let mut depth: usize = 0;
     let mut i = 0;
-    while let Some(offset) = memchr_lt(&bytes[i..]) {
+    // Where the first `>` at or after the current tag is (the end when
+    // there is none), found once for every tag before it: looking for each
+    // tag's end anew made `<br<br<br…` quadratic.
+    let mut next_gt = 0;
+    while let Some(offset) = memchr::memchr(b'<', &bytes[i..]) {
         i += offset + 1;
         let rest = &bytes[i..];
         if rest.first() == Some(&b'/') {
@@ -72,7 +76,10 @@ pub fn nesting_exceeds(html: &str, limit: usize) -> bool {
         }
         let name_len = rest.iter().take_while(|b| b.is_ascii_alphanumeric()).count();
         let name = &rest[..name_len];
-        let tag_end = rest.iter().position(|b| *b == b'>').unwrap_or(rest.len());
+        if next_gt < i {
+            next_gt = memchr::memchr(b'>', rest).map_or(bytes.len(), |at| i + at);
+        }
+        let tag_end = next_gt - i;
         let self_closing = tag_end > 0 && rest[tag_end - 1] == b'/';
         if !self_closing && !VOID.iter().any(|void| void.as_bytes().eq_ignore_ascii_case(name)) {
             depth += 1;
@@ -82,10 +89,6 @@ pub fn nesting_exceeds(html: &str, limit: usize) -> bool {
         }
     }
     false
-}
-
-fn memchr_lt(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|b| *b == b'<')
 }
 
 /// Compiles a CSS selector; the error says what is wrong with it.
@@ -461,6 +464,12 @@ mod tests {
         let url = Url::parse("https://x.example/").unwrap();
         let out = extract(&page, &url, &rules("div", "a", "a", None), None, now());
         assert!(out.feed.items.is_empty() && out.warnings[0].contains("nests elements more than 512 deep"), "{:?}", out.warnings);
+        // Tags that never end and never nest: each used to look for its `>` to the end.
+        let unended = "<br".repeat(200_000);
+        let started = std::time::Instant::now();
+        assert!(!nesting_exceeds(&unended, MAX_NESTING));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "{:?}", started.elapsed());
+        assert!(!nesting_exceeds("<br<div/>", 0), "a tag's end is the first `>` after it");
     }
 
     #[test]
