@@ -13,6 +13,8 @@
 //! `article:published_time`, JSON-LD `datePublished`, `<time datetime>`, and
 //! `og:description`.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use regex::Regex;
 use scraper::{ElementRef, Html, Selector};
@@ -53,12 +55,37 @@ pub struct HtmlRules {
 pub const MAX_NESTING: usize = 512;
 
 /// True when `html` nests elements deeper than `limit`, by a linear scan of
-/// its tags (void elements and self-closing tags do not nest).
+/// its tags that follows the parser where a hostile page could hide depth
+/// from a simpler count: a `/>` closes nothing outside SVG and MathML
+/// (`<div/><div/>…` nests), an end tag closes only an open element of its
+/// name (`<div></x>…` nests), and nothing inside a comment or the text of
+/// `<script>`, `<style>` and their kind is a tag. A `<p>`, `<li>` and the
+/// like closes one of its name that is the innermost open element, so
+/// sloppy pages of unclosed paragraphs do not count as deep. Void elements
+/// do not nest.
 pub fn nesting_exceeds(html: &str, limit: usize) -> bool {
     const VOID: [&str; 14] =
         ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "param"];
+    // Their content is text up to their own end tag.
+    const RAW_TEXT: [&str; 8] = ["script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes"];
+    // A start tag of one of these closes an open one of its name at the top.
+    const SELF_ENDING: [&str; 8] = ["p", "li", "dt", "dd", "option", "tr", "td", "th"];
+    let is = |list: &[&str], name: &[u8]| list.iter().any(|n| n.as_bytes().eq_ignore_ascii_case(name));
     let bytes = html.as_bytes();
-    let mut depth: usize = 0;
+    // The open elements, innermost last, by a hash of their lowercase
+    // name, and how many of each are open: an end tag of no open element
+    // is dismissed at once, and one that closes scans only what it closes,
+    // so the whole stays linear.
+    let mut open: Vec<u64> = Vec::new();
+    let mut open_count: HashMap<u64, usize> = HashMap::new();
+    let mut foreign = 0usize;
+    let mut lowercase = Vec::new();
+    let mut key = |name: &[u8]| {
+        lowercase.clear();
+        lowercase.extend(name.iter().map(u8::to_ascii_lowercase));
+        xxhash_rust::xxh3::xxh3_64(&lowercase)
+    };
+    let foreign_keys = [key(b"svg"), key(b"math")];
     let mut i = 0;
     // Where the first `>` at or after the current tag is (the end when
     // there is none), found once for every tag before it: looking for each
@@ -67,28 +94,80 @@ pub fn nesting_exceeds(html: &str, limit: usize) -> bool {
     while let Some(offset) = memchr::memchr(b'<', &bytes[i..]) {
         i += offset + 1;
         let rest = &bytes[i..];
-        if rest.first() == Some(&b'/') {
-            depth = depth.saturating_sub(1);
+        if rest.starts_with(b"!--") {
+            match memchr::memmem::find(&rest[3..], b"-->") {
+                Some(end) => {
+                    i += 3 + end + 3;
+                    continue;
+                }
+                None => break,
+            }
+        }
+        let closing = rest.first() == Some(&b'/');
+        let after = &rest[usize::from(closing)..];
+        if !after.first().is_some_and(|b| b.is_ascii_alphabetic()) {
             continue;
         }
-        if !rest.first().is_some_and(|b| b.is_ascii_alphabetic()) {
+        let name = &after[..after.iter().take_while(|b| b.is_ascii_alphanumeric()).count()];
+        let name_key = key(name);
+        if closing {
+            if open_count.get(&name_key).is_some_and(|&n| n > 0) {
+                while let Some(top) = open.pop() {
+                    foreign -= usize::from(foreign_keys.contains(&top));
+                    if let Some(n) = open_count.get_mut(&top) {
+                        *n -= 1;
+                    }
+                    if top == name_key {
+                        break;
+                    }
+                }
+            }
             continue;
         }
-        let name_len = rest.iter().take_while(|b| b.is_ascii_alphanumeric()).count();
-        let name = &rest[..name_len];
         if next_gt < i {
             next_gt = memchr::memchr(b'>', rest).map_or(bytes.len(), |at| i + at);
         }
         let tag_end = next_gt - i;
         let self_closing = tag_end > 0 && rest[tag_end - 1] == b'/';
-        if !self_closing && !VOID.iter().any(|void| void.as_bytes().eq_ignore_ascii_case(name)) {
-            depth += 1;
-            if depth > limit {
-                return true;
+        if is(&VOID, name) || (self_closing && foreign > 0) {
+            continue;
+        }
+        if is(&RAW_TEXT, name) {
+            // Skip the text to the end tag; none: the rest is text.
+            let content = (next_gt + 1).min(bytes.len());
+            match end_tag(&bytes[content..], name) {
+                Some(at) => {
+                    i = content + at;
+                    continue;
+                }
+                None => break,
             }
+        }
+        if is(&SELF_ENDING, name) && open.last() == Some(&name_key) {
+            open.pop();
+            if let Some(n) = open_count.get_mut(&name_key) {
+                *n -= 1;
+            }
+        }
+        foreign += usize::from(foreign_keys.contains(&name_key));
+        open.push(name_key);
+        *open_count.entry(name_key).or_default() += 1;
+        if open.len() > limit {
+            return true;
         }
     }
     false
+}
+
+/// Where the end tag of `name` (`</name`, any case, then not a name
+/// character) starts in `text`.
+fn end_tag(text: &[u8], name: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'<', text).find(|&at| {
+        let rest = &text[at + 1..];
+        rest.first() == Some(&b'/')
+            && rest.get(1..1 + name.len()).is_some_and(|n| n.eq_ignore_ascii_case(name))
+            && !rest.get(1 + name.len()).is_some_and(u8::is_ascii_alphanumeric)
+    })
 }
 
 /// Compiles a CSS selector; the error says what is wrong with it.
@@ -451,7 +530,9 @@ mod tests {
     fn nesting_is_measured_linearly_and_ignores_void_and_closed_tags() {
         assert!(!nesting_exceeds("<div><p>a<br>b<img src=x></p><p>c</p></div>", 2));
         assert!(nesting_exceeds("<div><div><div>x</div></div></div>", 2));
-        assert!(!nesting_exceeds("<div/><div/><div/><x-y/>", 1));
+        // `/>` closes only in SVG and MathML; HTML ignores it.
+        assert!(nesting_exceeds("<div/><div/>", 1));
+        assert!(!nesting_exceeds("<svg><path/><path/><g/></svg><p>x</p>", 1));
         assert!(!nesting_exceeds("a < b and c<3", 0));
         // Void elements in any case.
         assert!(!nesting_exceeds("<DIV><BR><Img src=x><hR></DIV>", 1));
@@ -469,7 +550,20 @@ mod tests {
         let started = std::time::Instant::now();
         assert!(!nesting_exceeds(&unended, MAX_NESTING));
         assert!(started.elapsed() < std::time::Duration::from_secs(1), "{:?}", started.elapsed());
-        assert!(!nesting_exceeds("<br<div/>", 0), "a tag's end is the first `>` after it");
+        assert!(!nesting_exceeds("<svg><g<path/></svg>", 1), "a tag's end is the first `>` after it");
+        // What a count of tags missed, and what it overcounted.
+        for hidden in ["<div/>", "<div></x>", "<div><script></div></script>", "<div><!-- </div> -->", "<div><style></div></style>"] {
+            assert!(nesting_exceeds(&hidden.repeat(600), MAX_NESTING), "{hidden}");
+        }
+        for flat in ["<p>a", "<li>b", "<td>c", "<b>d</b>", "<div>e</div>", "<script><div></script>"] {
+            assert!(!nesting_exceeds(&flat.repeat(600), MAX_NESTING), "{flat}");
+        }
+        assert!(!nesting_exceeds("<div><p>a</div><div><p>b</div><div><p>c</div>", 2), "an end tag closes what is open inside it");
+        // End tags of nothing open, under a deep stack: each dismissed at once.
+        let stray = format!("{}{}", "<div>".repeat(500), "</x>".repeat(200_000));
+        let started = std::time::Instant::now();
+        assert!(!nesting_exceeds(&stray, MAX_NESTING));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "{:?}", started.elapsed());
     }
 
     #[test]

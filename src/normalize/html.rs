@@ -439,6 +439,12 @@ mod tests {
         let out = clean(&html);
         assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
         assert_eq!(out, "<p>deep &amp;amp; x</p>");
+        // Depth a count of tags did not see: HTML ignores `/>` on a `<div>`.
+        let hidden = "<div/>x".repeat(100_000);
+        let started = std::time::Instant::now();
+        let out = clean(&hidden);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+        assert!(out.starts_with("<p>x x x") && !out.contains("<div"), "{}", &out[..100]);
     }
 
     #[test]
