@@ -27,6 +27,11 @@ pub const MAX_SUMMARY_BYTES: usize = 64 * 1024;
 /// Full content longer than this is cut (the article stays one click away).
 pub const MAX_CONTENT_BYTES: usize = 512 * 1024;
 
+/// The feed's own title, id, link and language are copied into each of its
+/// entries: longer than this they are junk, or an attack on memory (a
+/// 15 MB title times 2 000 items); the title is cut, the others dropped.
+const MAX_FEED_FIELD_BYTES: usize = 2048;
+
 /// At most `max` bytes of `html`, cut at a character boundary; the sanitizer
 /// closes whatever the cut left open.
 fn capped(html: &str, max: usize) -> &str {
@@ -157,7 +162,7 @@ pub fn normalize(party: &Party, source: &Source, feed: &RawFeed, item: &RawItem,
         summary,
         content,
         authors: item.authors.iter().map(|a| text::plain(a)).filter(|a| !a.is_empty()).collect(),
-        language: item.language.clone().or_else(|| feed.language.clone()),
+        language: item.language.clone().or_else(|| feed.language.clone()).filter(|l| l.len() <= MAX_FEED_FIELD_BYTES),
         published,
         date_guessed,
         updated,
@@ -166,9 +171,9 @@ pub fn normalize(party: &Party, source: &Source, feed: &RawFeed, item: &RawItem,
         content_hash,
         origin: Origin {
             feed_url: source.url.to_string(),
-            feed_id: feed.id.clone(),
-            title: feed.title.as_deref().map(text::plain),
-            link: feed.link.as_deref().and_then(|l| absolute_url(base, l)),
+            feed_id: feed.id.clone().filter(|id| id.len() <= MAX_FEED_FIELD_BYTES),
+            title: feed.title.as_deref().map(|t| text::plain(capped(t, MAX_FEED_FIELD_BYTES))),
+            link: feed.link.as_deref().filter(|l| l.len() <= MAX_FEED_FIELD_BYTES).and_then(|l| absolute_url(base, l)),
         },
     })
 }
@@ -347,6 +352,23 @@ mod tests {
         assert_eq!((a.key.clone(), a.atom_id.clone()), (b.key.clone(), b.atom_id.clone()));
         assert_ne!(a.content_hash, b.content_hash);
         assert!(a.atom_id.starts_with("urn:uuid:"));
+    }
+
+    #[test]
+    fn a_feeds_huge_title_id_and_link_are_not_copied_into_every_entry() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
+        let huge = "Κ".repeat(1_000_000);
+        let feed = RawFeed {
+            title: Some(huge.clone()),
+            id: Some(format!("urn:{huge}")),
+            link: Some(format!("https://pcp.pt/{huge}")),
+            language: Some(huge.clone()),
+            ..RawFeed::default()
+        };
+        let item = RawItem { title: Some("Nota".into()), link: Some("/n/1".into()), ..RawItem::default() };
+        let entry = normalize(&party(), &source(), &feed, &item, &source().url, now).unwrap();
+        assert!(entry.origin.title.as_deref().is_some_and(|t| t.len() <= MAX_FEED_FIELD_BYTES && t.starts_with("ΚΚ")));
+        assert_eq!((entry.origin.feed_id, entry.origin.link, entry.language), (None, None, None));
     }
 
     #[test]
