@@ -132,8 +132,9 @@ pub fn nesting_exceeds(html: &str, limit: usize) -> bool {
         if is(&VOID, name) || (self_closing && foreign > 0) {
             continue;
         }
-        if is(&RAW_TEXT, name) {
-            // Skip the text to the end tag; none: the rest is text.
+        if foreign == 0 && is(&RAW_TEXT, name) {
+            // Skip the text to the end tag; none: the rest is text. (In SVG
+            // and MathML a `<style>` or `<title>` holds elements.)
             let content = (next_gt + 1).min(bytes.len());
             match end_tag(&bytes[content..], name) {
                 Some(at) => {
@@ -197,6 +198,9 @@ pub struct HtmlPage {
     pub next_page: Option<Url>,
 }
 
+/// How deep matched items inside matched items are read.
+const MAX_ITEM_NESTING: usize = 3;
+
 /// Reads the items of a listing page (UTF-8 `body`, fetched from `page_url`).
 pub fn extract(body: &str, page_url: &Url, rules: &HtmlRules, lang: Option<&str>, now: DateTime<Utc>) -> HtmlPage {
     if nesting_exceeds(body, MAX_NESTING) {
@@ -219,8 +223,21 @@ pub fn extract(body: &str, page_url: &Url, rules: &HtmlRules, lang: Option<&str>
         ..HtmlPage::default()
     };
     let mut seen_links = std::collections::HashSet::new();
+    // Items inside items (related articles in an article) are read, up to
+    // MAX_ITEM_NESTING deep: each item's selectors search all of it, so a
+    // page of items nested hundreds deep would cost hundreds of times its
+    // size. `holders` are the matches that hold the current one, outermost
+    // first (matches come in document order).
+    let mut holders = Vec::new();
     for (index, element) in doc.select(&rules.item).enumerate() {
         let n = index + 1;
+        while holders.last().is_some_and(|&holder| !element.ancestors().any(|a| a.id() == holder)) {
+            holders.pop();
+        }
+        if holders.len() >= MAX_ITEM_NESTING {
+            continue;
+        }
+        holders.push(element.id());
         let Some(title) = element.select(&rules.title).next().map(text_of).filter(|t| !t.is_empty()) else {
             page.warnings.push(format!("item {n}: skipped, no title (`title` selector matched nothing or empty text)"));
             continue;
@@ -527,6 +544,25 @@ mod tests {
     }
 
     #[test]
+    fn items_inside_items_are_read_three_deep() {
+        let url = Url::parse("https://x.example/").unwrap();
+        let related = r#"<html><body><article><a href="/a">A</a><article><a href="/b">B</a></article></article>
+            <article><a href="/c">C</a></article></body></html>"#;
+        let out = extract(related, &url, &rules("article", "a", "a", None), None, now());
+        let titles: Vec<_> = out.feed.items.iter().filter_map(|i| i.title.as_deref()).collect();
+        assert_eq!(titles, ["A", "B", "C"]);
+        // Nested 400 deep, twice: each item would search all the ones inside it.
+        let block = |b: usize| {
+            let open: String = (0..400).map(|i| format!(r#"<div class="v"><a href="/{b}/{i}">{b}-{i}</a>"#)).collect();
+            format!("{open}{}", "</div>".repeat(400))
+        };
+        let page = format!("<html><body>{}{}</body></html>", block(1), block(2));
+        let out = extract(&page, &url, &rules("div.v", "a", "a", None), None, now());
+        let titles: Vec<_> = out.feed.items.iter().filter_map(|i| i.title.as_deref()).collect();
+        assert_eq!(titles, ["1-0", "1-1", "1-2", "2-0", "2-1", "2-2"]);
+    }
+
+    #[test]
     fn nesting_is_measured_linearly_and_ignores_void_and_closed_tags() {
         assert!(!nesting_exceeds("<div><p>a<br>b<img src=x></p><p>c</p></div>", 2));
         assert!(nesting_exceeds("<div><div><div>x</div></div></div>", 2));
@@ -555,6 +591,7 @@ mod tests {
         for hidden in ["<div/>", "<div></x>", "<div><script></div></script>", "<div><!-- </div> -->", "<div><style></div></style>"] {
             assert!(nesting_exceeds(&hidden.repeat(600), MAX_NESTING), "{hidden}");
         }
+        assert!(nesting_exceeds(&format!("<svg><title>{}</title></svg>", "<g>".repeat(600)), MAX_NESTING), "an SVG title holds elements");
         for flat in ["<p>a", "<li>b", "<td>c", "<b>d</b>", "<div>e</div>", "<script><div></script>"] {
             assert!(!nesting_exceeds(&flat.repeat(600), MAX_NESTING), "{flat}");
         }
