@@ -336,8 +336,12 @@ async fn run(
         reading.feed.items.truncate(MAX_ITEMS);
         reading.warnings.push(format!("the document has {total} items; only the newest {MAX_ITEMS} are read"));
     }
-    for warning in &reading.warnings {
+    // A hostile page can have a million title-less items: the log gets the first few.
+    for warning in reading.warnings.iter().take(MAX_WARNINGS_LOGGED) {
         warn!("{warning}");
+    }
+    if reading.warnings.len() > MAX_WARNINGS_LOGGED {
+        warn!("and {} more warnings like these", reading.warnings.len() - MAX_WARNINGS_LOGGED);
     }
     if let Some(found) = &reading.discovered {
         info!(feed = %found, "the address serves a web page that names its feed; polling the feed from now on");
@@ -455,6 +459,9 @@ async fn cpu_work<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
 
 /// Items read from one document at most.
 pub const MAX_ITEMS: usize = 2000;
+
+/// Warnings of one poll written to the log; the rest are counted.
+const MAX_WARNINGS_LOGGED: usize = 20;
 
 /// Permanent redirects seen on this many polls in a row move the source.
 const MOVE_AFTER: u32 = 3;
