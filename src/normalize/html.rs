@@ -122,7 +122,10 @@ fn drop_foreign_frames(html: &str) -> std::borrow::Cow<'_, str> {
         };
         let end = closing.map_or(frame.end(), |c| c.end);
         out.push_str(&html[copied..frame.start()]);
-        out.push_str(&rewrite_frame(&html[frame.start()..end], src, width, height));
+        match rewrite_frame(&html[frame.start()..end], src, width, height) {
+            kept if !kept.is_empty() => out.push_str(&kept),
+            _ => removed(&mut out),
+        }
         copied = end;
     }
     out.push_str(&html[copied..]);
@@ -230,15 +233,30 @@ fn drop_tracking_pixels(html: &str) -> std::borrow::Cow<'_, str> {
     if !mentions_tag(html, "img") {
         return html.into();
     }
-    img.replace_all(html, |caps: &regex::Captures<'_>| {
-        let tag = &caps[0];
+    let mut out = String::with_capacity(html.len());
+    let mut copied = 0;
+    for found in img.find_iter(html) {
+        out.push_str(&html[copied..found.start()]);
+        let tag = found.as_str();
         let pixel = width.is_match(tag) && height.is_match(tag);
         if pixel || TRACKERS.iter().any(|t| tag.contains(t)) {
-            String::new()
+            removed(&mut out);
         } else {
-            tag.to_string()
+            out.push_str(tag);
         }
-    })
+        copied = found.end();
+    }
+    out.push_str(&html[copied..]);
+    out.into()
+}
+
+/// Marks where a tag was cut out of `out`: a `<` just before it would
+/// otherwise start a tag with the text after it (`<` + `<iframe…>` +
+/// `iframe>…` made a new frame, found by fuzzing), so it gets a space.
+fn removed(out: &mut String) {
+    if out.ends_with('<') {
+        out.push(' ');
+    }
 }
 
 #[cfg(test)]
@@ -385,7 +403,18 @@ mod tests {
                 Regex::new(r#"(?i)\bheight\s*=\s*["']?\s*([0-9]{1,4})\b"#).unwrap(),
             ]
         });
-        frame.replace_all(html, |caps: &regex::Captures<'_>| rewrite_frame(&caps[0], src, width, height)).into_owned()
+        let mut out = String::new();
+        let mut copied = 0;
+        for found in frame.find_iter(html) {
+            out.push_str(&html[copied..found.start()]);
+            match rewrite_frame(found.as_str(), src, width, height) {
+                kept if !kept.is_empty() => out.push_str(&kept),
+                _ => removed(&mut out),
+            }
+            copied = found.end();
+        }
+        out.push_str(&html[copied..]);
+        out
     }
 
     #[test]
@@ -428,6 +457,14 @@ mod tests {
         let html = r#"<p>Text<img src="https://t.example/p.gif" width="1" height="1"><img width=1 height=1 src="/x.gif"/><img src="https://pixel.wp.com/g.gif?x=1"><img src="https://feeds.feedburner.com/~r/kke/~4/abc"><img src="/photo.jpg" width="640" height="1"></p>"#;
         let out = clean(html);
         assert_eq!(out, r#"<p>Text<img src="https://www.kke.gr/photo.jpg" width="640" height="1"></p>"#);
+        // A `<` before a cut tag does not join the text after it into a new tag (found by fuzzing).
+        for joined in [
+            r#"<<iframe src="https://a.example/"></iframe>iframe>raw <b onerror=x>b</b>"#,
+            r#"<<img src="https://pixel.wp.com/g.gif">img src="https://pixel.wp.com/h.gif">"#,
+        ] {
+            let out = clean(joined);
+            assert!(!out.contains("onerror") && !out.contains("<iframe") && !out.contains("<img"), "{joined} → {out}");
+        }
         // The tag's name in any case (the check for an image at all missed `<Img`).
         assert_eq!(clean(r#"<p>Text<Img src="https://pixel.wp.com/g.gif"></p>"#), "<p>Text</p>");
     }
