@@ -250,11 +250,13 @@ fn drop_tracking_pixels(html: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
-/// Marks where a tag was cut out of `out`: a `<` just before it would
-/// otherwise start a tag with the text after it (`<` + `<iframe…>` +
-/// `iframe>…` made a new frame, found by fuzzing), so it gets a space.
+/// Marks where a tag was cut out of `out`: the text on either side must not
+/// join into a new tag (`<` + `<iframe…>` + `iframe>…`, or `<i` + … +
+/// `frame…`, made a new frame: found by fuzzing), so unless a tag or a
+/// space ends what came before, a space separates them; no tag name or
+/// `<` continues past a space.
 fn removed(out: &mut String) {
-    if out.ends_with('<') {
+    if out.ends_with(|c: char| c != '>' && !c.is_whitespace()) {
         out.push(' ');
     }
 }
@@ -374,7 +376,8 @@ mod tests {
         assert!(out.contains(r#"sandbox="allow-scripts allow-same-origin allow-popups""#), "{out}");
         assert!(!out.contains("onload"), "{out}");
         let other = clean(r#"<p>a<iframe src="https://ads.example/embed/abc">fallback</iframe>b</p>"#);
-        assert_eq!(other, "<p>ab</p>");
+        // Cut with its content; the text on either side is kept apart (see `removed`).
+        assert_eq!(other, "<p>a b</p>");
         // Found by fuzzing: a frame's content is raw text and must not come back unescaped.
         for hostile in [
             r#"<iframe src="https://www.youtube.com/embed/a"><img src=x onerror=alert(1)><script>alert(1)</script>"#,
@@ -456,17 +459,19 @@ mod tests {
     fn tracking_pixels_are_dropped_and_real_images_kept() {
         let html = r#"<p>Text<img src="https://t.example/p.gif" width="1" height="1"><img width=1 height=1 src="/x.gif"/><img src="https://pixel.wp.com/g.gif?x=1"><img src="https://feeds.feedburner.com/~r/kke/~4/abc"><img src="/photo.jpg" width="640" height="1"></p>"#;
         let out = clean(html);
-        assert_eq!(out, r#"<p>Text<img src="https://www.kke.gr/photo.jpg" width="640" height="1"></p>"#);
+        // A cut tag after text leaves a space (see `removed`).
+        assert_eq!(out, r#"<p>Text <img src="https://www.kke.gr/photo.jpg" width="640" height="1"></p>"#);
         // A `<` before a cut tag does not join the text after it into a new tag (found by fuzzing).
         for joined in [
             r#"<<iframe src="https://a.example/"></iframe>iframe>raw <b onerror=x>b</b>"#,
             r#"<<img src="https://pixel.wp.com/g.gif">img src="https://pixel.wp.com/h.gif">"#,
+            r#"<i<iframe src="https://a.example/">frame srcdoc>raw <b onerror=x>b</b>"#,
         ] {
             let out = clean(joined);
             assert!(!out.contains("onerror") && !out.contains("<iframe") && !out.contains("<img"), "{joined} → {out}");
         }
         // The tag's name in any case (the check for an image at all missed `<Img`).
-        assert_eq!(clean(r#"<p>Text<Img src="https://pixel.wp.com/g.gif"></p>"#), "<p>Text</p>");
+        assert_eq!(clean(r#"<p>Text<Img src="https://pixel.wp.com/g.gif"></p>"#), "<p>Text </p>");
     }
 
     #[test]
