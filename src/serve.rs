@@ -270,15 +270,16 @@ const DRAIN: Duration = Duration::from_secs(10);
 /// connections finish (up to [`DRAIN`]). Like `axum::serve`, plus a header
 /// read timeout (`header_timeout`: a slowloris client that trickles its
 /// headers is cut off and its connection freed); oversized headers get 431
-/// and over-long URLs 414 (hyper's limits).
+/// and over-long URLs 414 (hyper's limits). HTTP/1.1 only: HTTP/2 and TLS
+/// are a reverse proxy's job, and leaving out the HTTP/2 code (client and
+/// server) keeps a megabyte of machine code out of the daemon's memory.
 pub async fn run_server(
     listener: tokio::net::TcpListener,
     app: Router,
     header_timeout: Duration,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    use hyper_util::server::conn::auto;
+    use hyper_util::rt::{TokioIo, TokioTimer};
     use hyper_util::service::TowerToHyperService;
 
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -297,9 +298,9 @@ pub async fn run_server(
                 continue;
             }
         };
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(app.clone())).into_owned();
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+        let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;
