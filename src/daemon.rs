@@ -115,7 +115,7 @@ fn fetcher(config: &Config) -> Result<Fetcher, FetchError> {
 /// waiting for Retry-After or backoff are skipped (and reported) unless
 /// `force`. The fetcher paces hosts and bounds requests in flight.
 pub async fn poll_once(config: Config, force: bool) -> Result<Vec<PollReport>, DaemonError> {
-    let store = Store::open(&config.daemon.data_dir)?;
+    let store = Store::open_with_cache(&config.daemon.data_dir, config.daemon.store_cache_bytes)?;
     let fetcher = fetcher(&config)?;
     publish::files::remove_stale_temporaries(&config.daemon.output_dir);
     let policy = Arc::new(PollPolicy::from_config(&config.daemon));
@@ -310,7 +310,7 @@ fn status_line(config: &Config, store: &Store) -> String {
 pub async fn run(mut config: Config) -> Result<(), DaemonError> {
     // First: a SIGTERM during start-up must wait for the main loop, not kill the process mid-write.
     let (mut stop_signals, mut reload_signal) = shutdown::signals();
-    let store = Store::open(&config.daemon.data_dir)?;
+    let store = Store::open_with_cache(&config.daemon.data_dir, config.daemon.store_cache_bytes)?;
     let fetcher = fetcher(&config)?;
     crate::ops::metrics::install();
     let listener = tokio::net::TcpListener::bind(config.daemon.listen)

@@ -66,6 +66,7 @@ fn config(dir: &Path) -> (Config, Party, Source) {
         metrics_listen: None,
         header_timeout: std::time::Duration::from_secs(10),
         document_cache_bytes: 8 << 20,
+        store_cache_bytes: plenum::store::DEFAULT_CACHE_BYTES,
     };
     (Config { path: dir.join("plenum.toml"), daemon, parties: vec![party.clone()] }, party, source)
 }

@@ -148,6 +148,10 @@ pub struct DaemonConfig {
     /// memory besides the merged feed's (`document_cache_mb`); the
     /// documents themselves are read from `output_dir`.
     pub document_cache_bytes: usize,
+    /// Bytes of sled's page cache (`store_cache_mb`): stored pages kept in
+    /// memory. More saves reading pages again during a large first poll;
+    /// less keeps the daemon smaller.
+    pub store_cache_bytes: u64,
 }
 
 /// How a source is read.

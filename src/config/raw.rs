@@ -75,6 +75,7 @@ struct RawDaemon {
     metrics_listen: Option<Spanned<String>>,
     header_timeout_secs: Option<Spanned<i64>>,
     document_cache_mb: Option<Spanned<i64>>,
+    store_cache_mb: Option<Spanned<i64>>,
 }
 
 /// `[host."name"]`: what differs for one host.
@@ -295,6 +296,8 @@ fn check_daemon(file: &FileText, raw: RawDaemon, base_dir: &Path, issues: &mut V
     let stall_timeout = Duration::from_secs(number(&raw.stall_timeout_secs, "stall_timeout_secs", 30, 1, 3600) as u64);
     let header_timeout = Duration::from_secs(number(&raw.header_timeout_secs, "header_timeout_secs", 10, 1, 600) as u64);
     let document_cache_bytes = number(&raw.document_cache_mb, "document_cache_mb", 8, 0, 64 * 1024) as usize * 1024 * 1024;
+    let default_store_cache_mb = (crate::store::DEFAULT_CACHE_BYTES / (1024 * 1024)) as i64;
+    let store_cache_bytes = number(&raw.store_cache_mb, "store_cache_mb", default_store_cache_mb, 1, 64 * 1024) as u64 * 1024 * 1024;
     let retention_days = raw.retention_days.as_ref().map(|_| number(&raw.retention_days, "retention_days", 365, 1, 100 * 365) as u32);
     let max_entries_per_party = raw
         .max_entries_per_party
@@ -382,6 +385,7 @@ fn check_daemon(file: &FileText, raw: RawDaemon, base_dir: &Path, issues: &mut V
         metrics_listen,
         header_timeout,
         document_cache_bytes,
+        store_cache_bytes,
     })
 }
 
@@ -723,6 +727,16 @@ url = "https://www.pcp.pt/rss.xml"
         assert_eq!(keys, ["party[0].source[0].item", "party[0].source[0].title", "party[0].source[0].link"], "{err}");
         let err = load_text(&PARTY.replace("kind = \"feed\"", "kind = \"feed\"\nitem = \"li\"")).unwrap_err();
         assert!(err.issues[0].message.contains("only html sources"), "{err}");
+    }
+
+    #[test]
+    fn store_cache_defaults_to_8_mb_and_refuses_zero_at_its_line() {
+        assert_eq!(load_text(PARTY).unwrap().daemon.store_cache_bytes, 8 * 1024 * 1024);
+        let config = load_text(&format!("[daemon]\nstore_cache_mb = 32\n{PARTY}")).unwrap();
+        assert_eq!(config.daemon.store_cache_bytes, 32 * 1024 * 1024);
+        let err = load_text(&format!("[daemon]\nstore_cache_mb = 0\n{PARTY}")).unwrap_err();
+        assert_eq!(err.issues[0].key, "daemon.store_cache_mb");
+        assert_eq!(err.issues[0].line, 2);
     }
 
     #[test]

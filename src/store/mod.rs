@@ -156,9 +156,15 @@ impl Store {
     /// written by a newer Plenum, turns damage (even a panic inside sled)
     /// into [`StoreError::Damaged`], and migrates an older layout.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`Store::open`] with sled's page cache at `cache_bytes`
+    /// (`store_cache_mb`): the stored pages it keeps in memory.
+    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         backup::finish_interrupted_compaction(dir)?;
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Open { path: dir.to_path_buf(), cause: e.to_string() })?;
-        let mut store = Store::open_trees_waiting(dir)?;
+        let mut store = Store::open_trees_waiting(dir, cache_bytes)?;
         schema::without_panics(dir, || schema::check_and_migrate(&store, dir))?;
         let found = store.meta.get("published")?.map(|v| v.to_vec());
         let on_disk = found.is_some().into();
@@ -169,10 +175,10 @@ impl Store {
     /// [`Store::open_trees`], waiting up to a second for a lock held by a
     /// handle of this process that was just dropped: sled's flusher thread
     /// lets go of the files a moment after the last handle.
-    fn open_trees_waiting(dir: &Path) -> Result<Store, StoreError> {
+    fn open_trees_waiting(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         let mut attempts = 0;
         loop {
-            match schema::without_panics(dir, || Store::open_trees(dir)) {
+            match schema::without_panics(dir, || Store::open_trees(dir, cache_bytes)) {
                 Err(StoreError::Locked { .. }) if attempts < 20 => {
                     attempts += 1;
                     std::thread::sleep(std::time::Duration::from_millis(50));
@@ -182,8 +188,8 @@ impl Store {
         }
     }
 
-    fn open_trees(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new().path(dir).cache_capacity(32 * 1024 * 1024).flush_every_ms(Some(1000)).open().map_err(|e| {
+    fn open_trees(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        let db = sled::Config::new().path(dir).cache_capacity(cache_bytes).flush_every_ms(Some(1000)).open().map_err(|e| {
             let cause = e.to_string();
             if cause.contains("lock") || cause.contains("WouldBlock") || cause.contains("Resource temporarily unavailable") {
                 StoreError::Locked { path: dir.to_path_buf(), cause }
@@ -632,6 +638,9 @@ fn alias_key(party: &str, canonical_link: &str) -> Vec<u8> {
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt { what: what.to_string(), cause: e.to_string() })
 }
+
+/// sled's page cache when the config does not say (`store_cache_mb`).
+pub const DEFAULT_CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// The first byte of an entry record since schema 2: the rest is the
 /// entry in postcard, lz4-compressed with its length before it. Records of
