@@ -481,7 +481,7 @@ pub fn listening_file(config: &Config) -> std::path::PathBuf {
 /// start, removed ones stop, changed ones follow their new schedule), the
 /// fetcher takes the new settings, and the feeds are published for the new
 /// set of parties. Entries are untouched, so nothing is lost or doubled.
-/// `listen` and `data_dir` only change with a restart.
+/// `listen`, `data_dir` and `store_cache_mb` only change with a restart.
 async fn reload(
     health: &Health,
     poller: &Poller,
@@ -492,10 +492,14 @@ async fn reload(
 ) -> Result<String, String> {
     let Some(old) = health.config() else { return Err("no running config".into()) };
     let mut new = crate::config::load(&old.path).map_err(|e| e.to_string())?;
-    if new.daemon.listen != old.daemon.listen || new.daemon.data_dir != old.daemon.data_dir {
-        warn!("listen and data_dir changes take effect after a restart; the running ones stay");
+    if new.daemon.listen != old.daemon.listen
+        || new.daemon.data_dir != old.daemon.data_dir
+        || new.daemon.store_cache_bytes != old.daemon.store_cache_bytes
+    {
+        warn!("listen, data_dir and store_cache_mb changes take effect after a restart; the running ones stay");
         new.daemon.listen = old.daemon.listen;
         new.daemon.data_dir = old.daemon.data_dir.clone();
+        new.daemon.store_cache_bytes = old.daemon.store_cache_bytes;
     }
     if new.daemon.base_url.port() == Some(0) {
         let _ = new.daemon.base_url.set_port(old.daemon.base_url.port());
