@@ -316,6 +316,8 @@ pub async fn run(mut config: Config) -> Result<(), DaemonError> {
     let listener = tokio::net::TcpListener::bind(config.daemon.listen)
         .await
         .map_err(|e| DaemonError::Listen { addr: config.daemon.listen.to_string(), cause: e.to_string() })?;
+    // Every document published from here on is served: large ones go out with sendfile.
+    serve::sealed::enable();
     let addr = listener.local_addr().map_err(|e| DaemonError::Listen { addr: config.daemon.listen.to_string(), cause: e.to_string() })?;
     if config.daemon.base_url.port() == Some(0) {
         // `listen` asked for any free port and no base_url was given: use the real one.

@@ -21,6 +21,8 @@
 //! both are sent). Bodies are compressed with gzip or brotli as
 //! `Accept-Encoding` asks. Errors are 404 or 400 with a one-line text.
 
+pub mod sealed;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -298,9 +300,14 @@ pub async fn run_server(
                 continue;
             }
         };
+        // A body sent with sendfile after its head must not wait on Nagle's
+        // algorithm for the client's delayed ACK (40 ms per response).
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
-        let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let connection = builder.serve_connection(TokioIo::new(sealed::Stream(stream)), TowerToHyperService::new(app.clone()));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;

@@ -63,12 +63,18 @@ pub struct Document {
 }
 
 impl Document {
-    pub fn new(mut bytes: Vec<u8>, content_type: &'static str, last_modified: DateTime<Utc>) -> Self {
+    pub fn new(bytes: Vec<u8>, content_type: &'static str, last_modified: DateTime<Utc>) -> Self {
         let etag = format!("\"{}\"", &blake3::hash(&bytes).to_hex()[..32]);
-        // Rendering grows the buffer by doubling: do not keep the slack.
-        bytes.shrink_to_fit();
         let headers = Arc::new(ValidatorHeaders::new(&etag, last_modified));
-        Document { bytes: Bytes::from(bytes), content_type, etag, last_modified, headers, gzip: Arc::default(), brotli: Arc::default() }
+        Document {
+            bytes: crate::serve::sealed::bytes(bytes),
+            content_type,
+            etag,
+            last_modified,
+            headers,
+            gzip: Arc::default(),
+            brotli: Arc::default(),
+        }
     }
 
     /// The bytes, gzip-compressed (level 6), made once.
@@ -78,9 +84,7 @@ impl Document {
                 use std::io::Write;
                 let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(self.bytes.len() / 4), flate2::Compression::new(6));
                 let done = encoder.write_all(&self.bytes).and_then(|()| encoder.finish());
-                let mut out = done.unwrap_or_default();
-                out.shrink_to_fit();
-                Bytes::from(out)
+                crate::serve::sealed::bytes(done.unwrap_or_default())
             })
             .clone()
     }
@@ -92,10 +96,7 @@ impl Document {
                 let mut out = Vec::with_capacity(self.bytes.len() / 5);
                 let params = brotli::enc::BrotliEncoderParams { quality: 5, lgwin: 22, ..Default::default() };
                 match brotli::BrotliCompress(&mut self.bytes.as_ref(), &mut out, &params) {
-                    Ok(_) => {
-                        out.shrink_to_fit();
-                        Bytes::from(out)
-                    }
+                    Ok(_) => crate::serve::sealed::bytes(out),
                     Err(_) => Bytes::new(),
                 }
             })
