@@ -148,3 +148,63 @@ fn daemon_polls_on_schedule_after_a_restart_and_keeps_entries_when_polls_fail() 
     assert_eq!(status.code(), Some(0), "SIGTERM should stop plenum cleanly; log:\n{log}");
     assert_eq!(titles(&sandbox.merged_feed()), everything, "failed polls must not drop stored entries");
 }
+
+/// A merged feed of a few hundred kilobytes is kept in sealed memory and
+/// sent with `sendfile`; whatever the path, a reader gets exactly the
+/// published file, and its gzip and brotli copies unpack to it.
+#[test]
+fn a_large_merged_feed_is_served_whole_in_every_encoding() {
+    use std::io::Read;
+    let server = FixtureServer::start();
+    // 80 items of about 3 KB of varied words: the feed and its compressed
+    // copies are all well over the size that is sealed (32 KB).
+    let words = ["partido", "trabalhadores", "greve", "salário", "Κομμουνιστικό", "εργατών", "sendika", "işçi", "zpráva", "рабочих"];
+    let mut seed = 7u64;
+    let mut items = String::new();
+    for i in 0..80 {
+        let mut text = String::new();
+        while text.len() < 3000 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            text.push_str(words[(seed >> 33) as usize % words.len()]);
+            text.push_str(&format!("{} ", seed >> 50));
+        }
+        items.push_str(&format!(
+            "<item><title>Statement {i}</title><link>https://big.example/{i}</link><guid>https://big.example/{i}</guid>\
+             <pubDate>Mon, 02 Nov 2026 {:02}:{:02}:00 GMT</pubDate><description>&lt;p&gt;{text}&lt;/p&gt;</description></item>",
+            i / 60,
+            i % 60
+        ));
+    }
+    let rss = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>Big</title><link>https://big.example/</link><description>d</description>{items}</channel></rss>");
+    server.set("/big/feed.xml", 200, &[("Content-Type", "application/rss+xml")], rss);
+    let mut party = parties::pcp(&server);
+    party.sources = vec![("rss".to_string(), server.url("/big/feed.xml"))];
+    let sandbox = Sandbox::new(&config_for(&[party]));
+    let daemon = sandbox.start_daemon();
+    let full = daemon.wait_for("/feed.atom", "80 entries", |r| r.status == 200 && r.text().matches("<entry>").count() == 80);
+
+    let file = std::fs::read(sandbox.merged_feed_path()).expect("the merged feed's file");
+    assert!(full.body.len() > 200_000, "a large feed: {} bytes", full.body.len());
+    assert!(full.body == file, "the answer is the published file, byte for byte");
+    let gzip = daemon.request("GET", "/feed.atom", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(gzip.header("content-encoding"), Some("gzip"));
+    assert!(gzip.body.len() > 40_000, "the gzip copy is large too: {} bytes", gzip.body.len());
+    let mut unpacked = Vec::new();
+    flate2::read::GzDecoder::new(gzip.body.as_slice()).read_to_end(&mut unpacked).expect("gzip unpacks");
+    assert!(unpacked == file, "the gzip copy unpacks to the file");
+    let br = daemon.request("GET", "/feed.atom", &[("Accept-Encoding", "br")]);
+    assert_eq!(br.header("content-encoding"), Some("br"));
+    let mut unpacked = Vec::new();
+    brotli::Decompressor::new(br.body.as_slice(), 4096).read_to_end(&mut unpacked).expect("brotli unpacks");
+    assert!(unpacked == file, "the brotli copy unpacks to the file");
+    // The bytes went out of sealed memory files (what `ls -l /proc/PID/fd` shows).
+    let sealed = std::fs::read_dir(format!("/proc/{}/fd", daemon.pid()))
+        .expect("the daemon's descriptors")
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter(|target| target.to_string_lossy().starts_with("/memfd:plenum-document"))
+        .count();
+    assert!(sealed >= 3, "the feed and its two copies are sealed; {sealed} sealed files open");
+
+    let (status, log) = daemon.terminate();
+    assert_eq!(status.code(), Some(0), "log:\n{log}");
+}

@@ -63,18 +63,19 @@ pub struct Document {
 }
 
 impl Document {
-    pub fn new(bytes: Vec<u8>, content_type: &'static str, last_modified: DateTime<Utc>) -> Self {
+    pub fn new(mut bytes: Vec<u8>, content_type: &'static str, last_modified: DateTime<Utc>) -> Self {
         let etag = format!("\"{}\"", &blake3::hash(&bytes).to_hex()[..32]);
+        // Rendering grows the buffer by doubling: do not keep the slack.
+        bytes.shrink_to_fit();
         let headers = Arc::new(ValidatorHeaders::new(&etag, last_modified));
-        Document {
-            bytes: crate::serve::sealed::bytes(bytes),
-            content_type,
-            etag,
-            last_modified,
-            headers,
-            gzip: Arc::default(),
-            brotli: Arc::default(),
-        }
+        Document { bytes: Bytes::from(bytes), content_type, etag, last_modified, headers, gzip: Arc::default(), brotli: Arc::default() }
+    }
+
+    /// The document with its bytes in sealed memory, sent with `sendfile`
+    /// ([`crate::serve::sealed`]): for documents kept in memory to serve.
+    fn sealed(mut self) -> Self {
+        self.bytes = crate::serve::sealed::bytes(Vec::from(self.bytes));
+        self
     }
 
     /// The bytes, gzip-compressed (level 6), made once.
@@ -378,7 +379,7 @@ pub fn publish_merged(config: &Config, store: &Store, published: &Published) -> 
     docs.insert(opml::PATH.to_string(), opml::render(config, &scopes, store.created())?);
     let count = docs.len();
     if let Ok(mut current) = published.docs.write() {
-        current.extend(docs);
+        current.extend(docs.into_iter().map(|(path, doc)| (path, doc.sealed())));
     }
     // A fingerprint no publish has: the next publish renders everything.
     let fingerprint = blake3::Hash::from_bytes([0; 32]);
@@ -485,7 +486,7 @@ fn publish_changes(config: &Config, store: &Store, published: &Published, change
         for (path, doc) in docs {
             let hot = path == opml::PATH || Format::FEEDS.into_iter().chain([Format::Html]).any(|f| Scope::Merged.path(f) == path);
             if hot || unwritten.contains(&path) {
-                memory.insert(path, doc);
+                memory.insert(path, doc.sealed());
             } else {
                 let file = dir.join(&path);
                 on_disk.insert(
