@@ -60,6 +60,9 @@ pub struct Document {
     /// a publish replaces it), so compressed answers cost no CPU after that.
     gzip: Arc<std::sync::OnceLock<Bytes>>,
     brotli: Arc<std::sync::OnceLock<Bytes>>,
+    /// Kept in memory to serve ([`Document::sealed`]): its compressed
+    /// copies are sealed too.
+    sealed: bool,
 }
 
 impl Document {
@@ -68,14 +71,35 @@ impl Document {
         // Rendering grows the buffer by doubling: do not keep the slack.
         bytes.shrink_to_fit();
         let headers = Arc::new(ValidatorHeaders::new(&etag, last_modified));
-        Document { bytes: Bytes::from(bytes), content_type, etag, last_modified, headers, gzip: Arc::default(), brotli: Arc::default() }
+        Document {
+            bytes: Bytes::from(bytes),
+            content_type,
+            etag,
+            last_modified,
+            headers,
+            gzip: Arc::default(),
+            brotli: Arc::default(),
+            sealed: false,
+        }
     }
 
     /// The document with its bytes in sealed memory, sent with `sendfile`
     /// ([`crate::serve::sealed`]): for documents kept in memory to serve.
     fn sealed(mut self) -> Self {
         self.bytes = crate::serve::sealed::bytes(Vec::from(self.bytes));
+        self.sealed = true;
         self
+    }
+
+    /// A compressed copy as kept: sealed when the document is; on the heap
+    /// (without its slack) for one read back from its file or rendered for
+    /// one request.
+    fn copy(&self, mut bytes: Vec<u8>) -> Bytes {
+        if self.sealed {
+            return crate::serve::sealed::bytes(bytes);
+        }
+        bytes.shrink_to_fit();
+        Bytes::from(bytes)
     }
 
     /// The bytes, gzip-compressed (level 6), made once.
@@ -85,7 +109,7 @@ impl Document {
                 use std::io::Write;
                 let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(self.bytes.len() / 4), flate2::Compression::new(6));
                 let done = encoder.write_all(&self.bytes).and_then(|()| encoder.finish());
-                crate::serve::sealed::bytes(done.unwrap_or_default())
+                self.copy(done.unwrap_or_default())
             })
             .clone()
     }
@@ -97,7 +121,7 @@ impl Document {
                 let mut out = Vec::with_capacity(self.bytes.len() / 5);
                 let params = brotli::enc::BrotliEncoderParams { quality: 5, lgwin: 22, ..Default::default() };
                 match brotli::BrotliCompress(&mut self.bytes.as_ref(), &mut out, &params) {
-                    Ok(_) => crate::serve::sealed::bytes(out),
+                    Ok(_) => self.copy(out),
                     Err(_) => Bytes::new(),
                 }
             })
@@ -843,6 +867,35 @@ mod tests {
     use crate::config::PartyId;
     use crate::normalize::{identity, Origin};
     use crate::store::Upsert;
+
+    /// What the daemon keeps in memory to serve is sealed with its
+    /// compressed copies; a document read back from its file, or rendered
+    /// for one request, stays on the heap with its copies, so requests
+    /// never make sealed files.
+    #[test]
+    fn only_documents_kept_to_serve_are_sealed_with_their_copies() {
+        use crate::serve::sealed::is_sealed;
+        crate::serve::sealed::enable();
+        // Letters at random: the compressed copies stay large.
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let text: String = (0..200_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(b'a' + (x % 26) as u8)
+            })
+            .collect();
+        let document = || Document::new(text.clone().into_bytes(), "application/atom+xml", Utc::now());
+        let kept = document().sealed();
+        assert_eq!(kept.bytes, text.as_bytes(), "sealing keeps the bytes");
+        assert!(is_sealed(&kept.bytes), "the document kept is sealed");
+        assert!(is_sealed(&kept.gzip()) && is_sealed(&kept.brotli()), "so are its copies");
+        let read_back = document();
+        assert!(!is_sealed(&read_back.bytes), "a document read back is not sealed");
+        assert!(!is_sealed(&read_back.gzip()) && !is_sealed(&read_back.brotli()), "nor are its copies");
+        assert!(read_back.brotli().len() > crate::serve::sealed::MIN_SEALED_BYTES, "the copies are large enough to seal");
+    }
 
     const CONFIG: &str = r#"[daemon]
 data_dir = "data"

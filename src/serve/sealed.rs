@@ -32,17 +32,23 @@ use tokio::net::TcpStream;
 pub const MIN_SEALED_BYTES: usize = 32 * 1024;
 /// At most this many sealed buffers at once, so documents never take the
 /// file descriptors that connections and the store need; the rest stay on
-/// the heap.
-const MAX_SEALED: usize = 256;
+/// the heap. Only the documents kept in memory and their compressed copies
+/// are sealed: about 15, and as many again while a publish replaces them.
+const MAX_SEALED: usize = 64;
 
 /// Sealed buffers alive now.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 /// Whether documents are sealed: only a process that serves them gains
 /// (`plenum run`); for `poll-once` sealing would be work for nothing.
 static ENABLED: AtomicBool = AtomicBool::new(false);
+/// Set when the kernel refuses `sendfile` from a memfd (an old kernel, a
+/// seccomp filter): sealed bodies are written from memory from then on.
+static REFUSED: AtomicBool = AtomicBool::new(false);
 
 /// Seals large documents from now on; the daemon calls it before it
-/// publishes.
+/// publishes. A process that seals must ignore SIGPIPE, as Rust programs
+/// do unless they change it: `sendfile` to a socket the client closed
+/// raises it.
 pub fn enable() {
     ENABLED.store(true, Ordering::Release);
 }
@@ -106,14 +112,19 @@ impl Drop for Sealed {
     fn drop(&mut self) {
         // Unregistered before the mapping goes (the field is dropped after
         // this): a later mapping at the same address is never mistaken for it.
-        mapped().remove(&(self.map.as_ptr() as usize));
+        let removed = mapped().remove(&(self.map.as_ptr() as usize));
+        // Its descriptor (the last `Arc` but for a write in progress) is
+        // closed after the lock is let go.
+        drop(removed);
         LIVE.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 /// The sealed file holding `slice`, and where in it the slice starts.
+/// While any slice of a sealed buffer exists, the buffer is alive and its
+/// entry names its own file: the answer is never another buffer's.
 fn sealed_file(slice: &[u8]) -> Option<(Arc<File>, u64)> {
-    if slice.len() < MIN_SEALED_BYTES / 2 {
+    if slice.len() < MIN_SEALED_BYTES / 2 || REFUSED.load(Ordering::Relaxed) {
         return None;
     }
     let start = slice.as_ptr() as usize;
@@ -122,11 +133,33 @@ fn sealed_file(slice: &[u8]) -> Option<(Arc<File>, u64)> {
     (start + slice.len() <= base + len).then(|| (file.clone(), (start - base) as u64))
 }
 
+/// Whether `slice` lies in a sealed buffer (and goes out with `sendfile`).
+pub fn is_sealed(slice: &[u8]) -> bool {
+    sealed_file(slice).is_some()
+}
+
 /// A server connection: reads as the socket does; writes a body that lies
 /// in a sealed file with `sendfile`, and anything else with `writev`.
 pub struct Stream(pub TcpStream);
 
 impl Stream {
+    /// Sends `buf`, which lies in `file` from `offset`, with `sendfile`;
+    /// from memory if the kernel will not.
+    fn poll_send_sealed(&mut self, cx: &mut Context<'_>, buf: &[u8], file: &File, offset: u64) -> Poll<io::Result<usize>> {
+        match ready!(self.poll_send(cx, |socket| rustix::fs::sendfile(socket, file, Some(&mut { offset }), buf.len()))) {
+            Ok(n) if n > 0 => return Poll::Ready(Ok(n)),
+            Err(e)
+                if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS | libc::EPERM | libc::EOPNOTSUPP))
+                    && !REFUSED.swap(true, Ordering::Relaxed) =>
+            {
+                tracing::info!(error = %e, "the kernel does not send from memory files; answers are copied instead");
+            }
+            // Nothing sent, or a socket error, which the plain write reports again.
+            _ => {}
+        }
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
     /// Runs the non-blocking send `op` once the socket takes data.
     fn poll_send(&self, cx: &mut Context<'_>, mut op: impl FnMut(&TcpStream) -> rustix::io::Result<usize>) -> Poll<io::Result<usize>> {
         loop {
@@ -147,16 +180,10 @@ impl AsyncRead for Stream {
 
 impl AsyncWrite for Stream {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        if let Some((file, offset)) = sealed_file(buf) {
-            let sent = ready!(self.poll_send(cx, |socket| rustix::fs::sendfile(socket, &*file, Some(&mut { offset }), buf.len())));
-            match sent {
-                Ok(n) if n > 0 => return Poll::Ready(Ok(n)),
-                // Nothing sent (EINVAL or ENOSYS: no sendfile from this file,
-                // or a socket error, which the plain write reports again).
-                _ => {}
-            }
+        match sealed_file(buf) {
+            Some((file, offset)) => self.poll_send_sealed(cx, buf, &file, offset),
+            None => Pin::new(&mut self.0).poll_write(cx, buf),
         }
-        Pin::new(&mut self.0).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
@@ -165,13 +192,14 @@ impl AsyncWrite for Stream {
         let Some(first) = bufs.iter().position(|b| !b.is_empty()) else {
             return Poll::Ready(Ok(0));
         };
-        if sealed_file(&bufs[first]).is_some() {
-            return self.poll_write(cx, &bufs[first]);
+        if let Some((file, offset)) = sealed_file(&bufs[first]) {
+            return self.poll_send_sealed(cx, &bufs[first], &file, offset);
         }
-        match bufs[first..].iter().position(|b| sealed_file(b).is_some()) {
+        match bufs[first + 1..].iter().position(|b| sealed_file(b).is_some()).map(|i| i + 1) {
             // The head before a sealed body is held back (MSG_MORE) to go
             // out in the same packets as the body's start, as nginx's
-            // `tcp_nopush` does.
+            // `tcp_nopush` does; hyper always writes the body next, and the
+            // kernel sends what it holds back within 200 ms regardless.
             Some(sealed) => {
                 let head = &bufs[first..first + sealed];
                 let flags = rustix::net::SendFlags::MORE | rustix::net::SendFlags::NOSIGNAL;
