@@ -85,7 +85,13 @@ struct Sealed {
 impl Sealed {
     fn new(data: &[u8]) -> io::Result<Sealed> {
         use rustix::fs::{MemfdFlags, SealFlags};
-        let fd = rustix::fs::memfd_create("plenum-document", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING)?;
+        // Never executable (a host may insist: vm.memfd_noexec); kernels
+        // before 6.3 do not know the flag and refuse it.
+        let flags = MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING;
+        let fd = match rustix::fs::memfd_create("plenum-document", flags | MemfdFlags::NOEXEC_SEAL) {
+            Err(rustix::io::Errno::INVAL) => rustix::fs::memfd_create("plenum-document", flags)?,
+            made => made?,
+        };
         let mut file = File::from(fd);
         file.write_all(data)?;
         rustix::fs::fcntl_add_seals(&file, SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE | SealFlags::SEAL)?;
