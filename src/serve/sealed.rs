@@ -140,7 +140,8 @@ fn sealed_file(slice: &[u8]) -> Option<(Arc<File>, u64)> {
 }
 
 /// Whether `slice` lies in a sealed buffer (and goes out with `sendfile`).
-pub fn is_sealed(slice: &[u8]) -> bool {
+#[cfg(test)]
+pub(crate) fn is_sealed(slice: &[u8]) -> bool {
     sealed_file(slice).is_some()
 }
 
