@@ -31,6 +31,11 @@ use plenum::normalize::{self, EntryKey};
 use plenum::publish::{self, Published, Query, Scope};
 use plenum::store::Store;
 
+// The stages run on the daemon's allocator (see src/ops/memory.rs).
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const ENTRIES: usize = 50;
 
 /// A corpus of 200 feeds × 50 entries, its config (two html sources) in a temp dir.

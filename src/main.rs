@@ -101,8 +101,12 @@ enum Command {
     },
 }
 
+// jemalloc, with the settings in `plenum::ops::memory::ALLOCATOR_SETTINGS`.
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
-    plenum::ops::memory::tune_allocator();
     plenum::build_id();
     let cli = Cli::parse();
     init_logging(cli.log_format);
