@@ -101,7 +101,7 @@ enum Command {
     },
 }
 
-// jemalloc, with the settings in `plenum::ops::memory::ALLOCATOR_SETTINGS`.
+// jemalloc, with the settings compiled in by `plenum::ops::memory`.
 #[cfg(target_os = "linux")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

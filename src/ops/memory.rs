@@ -3,14 +3,14 @@
 //!
 //! `plenum` allocates with jemalloc (`tikv-jemallocator`, set in
 //! `main.rs`). glibc's malloc, tuned to two arenas, spent about a quarter of
-//! a first poll's CPU in malloc and free and another tenth waiting on its
-//! arena locks and mapping and unmapping large blocks (see README,
+//! a first poll's CPU in malloc and free and another sixth in the kernel,
+//! waiting on its arena locks and mapping and unmapping large blocks (see README,
 //! Benchmarks); jemalloc's per-thread caches take most allocations without
 //! a lock.
 
-/// jemalloc's settings, compiled into the binary (jemalloc reads the
-/// symbol `_rjem_malloc_conf` at start-up; `_RJEM_MALLOC_CONF` in the
-/// environment overrides them, for experiments):
+/// jemalloc's settings, NUL-terminated, compiled into the binary as
+/// [`MALLOC_CONF`] (`_RJEM_MALLOC_CONF` in the environment overrides them,
+/// for experiments):
 /// - `narenas:1`: one arena, as the daemon's memory matters more than
 ///   lock-free frees across threads (two arenas peaked about 8 MB higher);
 /// - `dirty_decay_ms:100`, `muzzy_decay_ms:0`: freed pages go back to the
@@ -22,28 +22,18 @@
 ///   freed last: with jemalloc's default caches the daemon held 42–45 MB
 ///   between polls instead of 36–40 (`bench --day-cycles`), while no cache
 ///   at all cost a first poll 40 % more CPU.
-pub const ALLOCATOR_SETTINGS: &str = "narenas:1,dirty_decay_ms:100,muzzy_decay_ms:0,tcache_max:1024,tcache_nslots_small_max:16";
+#[cfg(target_os = "linux")]
+const SETTINGS: &[u8] = b"narenas:1,dirty_decay_ms:100,muzzy_decay_ms:0,tcache_max:1024,tcache_nslots_small_max:16\0";
 
+/// [`SETTINGS`] where jemalloc looks for them at start-up: the symbol
+/// `malloc_conf`, prefixed `_rjem_` by tikv-jemalloc-sys.
 #[cfg(target_os = "linux")]
 #[used]
 #[unsafe(export_name = "_rjem_malloc_conf")]
-static MALLOC_CONF: &[u8; SETTINGS_BUFFER] = &settings_c_string();
-
-/// Room for [`ALLOCATOR_SETTINGS`] and its NUL.
-const SETTINGS_BUFFER: usize = 128;
-
-/// [`ALLOCATOR_SETTINGS`] as the NUL-terminated string jemalloc reads.
-const fn settings_c_string() -> [u8; SETTINGS_BUFFER] {
-    let settings = ALLOCATOR_SETTINGS.as_bytes();
-    assert!(settings.len() < SETTINGS_BUFFER, "ALLOCATOR_SETTINGS must fit in the buffer with its NUL");
-    let mut out = [0u8; SETTINGS_BUFFER];
-    let mut i = 0;
-    while i < settings.len() {
-        out[i] = settings[i];
-        i += 1;
-    }
-    out
-}
+static MALLOC_CONF: &[u8; SETTINGS.len()] = match SETTINGS.first_chunk() {
+    Some(all) => all,
+    None => unreachable!(),
+};
 
 /// Hands the allocator's free pages back to the system now, instead of as
 /// they age. A publish renders every affected document at once and frees
@@ -52,9 +42,9 @@ const fn settings_c_string() -> [u8; SETTINGS_BUFFER] {
 pub fn release_free_memory() {
     // "arena.<i>.purge" with i = MALLCTL_ARENAS_ALL (4096): purge every
     // arena. It reads and writes nothing, so every pointer is null.
-    // SAFETY: the name is NUL-terminated; jemalloc is the allocator of any
-    // binary built with this library (this crate links it), and purging is
-    // thread-safe.
+    // SAFETY: the name is NUL-terminated; jemalloc is linked into every
+    // binary built with this library (where it is not the global allocator,
+    // its arenas are simply empty), and purging is thread-safe.
     let failed = unsafe {
         tikv_jemalloc_sys::mallctl(c"arena.4096.purge".as_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), 0)
     };
@@ -80,21 +70,25 @@ mod tests {
         pages * 4096
     }
 
+    /// The value of jemalloc's option `name` (a NUL-terminated mallctl name).
+    fn option<T: Default>(name: &std::ffi::CStr) -> T {
+        let mut value = T::default();
+        let mut size = std::mem::size_of::<T>();
+        // SAFETY: the name is NUL-terminated and the buffer is a T of the size given.
+        let failed = unsafe { tikv_jemalloc_sys::mallctl(name.as_ptr(), (&raw mut value).cast(), &mut size, std::ptr::null_mut(), 0) };
+        assert_eq!(failed, 0, "mallctl {name:?}");
+        value
+    }
+
     #[test]
-    fn the_settings_are_what_jemalloc_reads() {
-        let conf = super::MALLOC_CONF;
-        let end = conf.iter().position(|&b| b == 0).unwrap_or(conf.len());
-        assert_eq!(&conf[..end], super::ALLOCATOR_SETTINGS.as_bytes());
-        // jemalloc took them: the option it read is the one asked for
-        // ("arenas.narenas" counts the arena of blocks of 8 MiB and more too).
-        let mut narenas: u32 = 0;
-        let mut size = std::mem::size_of::<u32>();
-        // SAFETY: "opt.narenas" reads an unsigned int into the buffer given with its size.
-        let failed = unsafe {
-            tikv_jemalloc_sys::mallctl(c"opt.narenas".as_ptr(), (&mut narenas as *mut u32).cast(), &mut size, std::ptr::null_mut(), 0)
-        };
-        assert_eq!(failed, 0);
-        assert_eq!(narenas, 1, "narenas:1 from the compiled-in settings");
+    fn jemalloc_runs_with_the_compiled_in_settings() {
+        // What jemalloc read at start-up, not what the symbol holds: a
+        // symbol it did not find would leave its defaults (8 arenas here,
+        // threads caching blocks of up to 32 KiB).
+        assert_eq!(option::<u32>(c"opt.narenas"), 1);
+        assert_eq!(option::<usize>(c"opt.tcache_max"), 1024);
+        assert_eq!(option::<isize>(c"opt.dirty_decay_ms"), 100);
+        assert_eq!(option::<isize>(c"opt.muzzy_decay_ms"), 0);
     }
 
     #[test]
