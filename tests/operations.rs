@@ -272,3 +272,26 @@ fn an_unwritable_output_dir_is_reported_served_from_memory_and_recovered() {
     let (status, _) = daemon.terminate();
     assert_eq!(status.code(), Some(0));
 }
+
+/// The binary's relocations are packed where the build found support for
+/// it (`build.rs`): the loader's table of pointers to adjust is then a few
+/// KB instead of 1.27 MB kept resident by every running daemon.
+#[test]
+fn the_binary_carries_packed_relocations_when_the_toolchain_supports_them() {
+    let binary = common::plenum::plenum_binary();
+    let Some(_) = option_env!("PLENUM_PACKED_RELOCS") else {
+        eprintln!("build.rs found no support for -z pack-relative-relocs here; nothing to check");
+        return;
+    };
+    // readelf comes with the linker (binutils) that did the packing.
+    let out = std::process::Command::new("readelf").args(["--dynamic", "--wide", binary]).output().expect("readelf runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dynamic = String::from_utf8_lossy(&out.stdout);
+    let size_of = |tag: &str| -> Option<u64> {
+        let line = dynamic.lines().find(|l| l.contains(&format!("({tag})")))?;
+        line.split_whitespace().rev().nth(1)?.parse().ok()
+    };
+    assert!(size_of("RELRSZ").is_some_and(|n| n > 0), "no packed relocations in {binary}:\n{dynamic}");
+    let rela = size_of("RELASZ").unwrap_or(0);
+    assert!(rela < 64 * 1024, "{rela} bytes of unpacked relocations remain in {binary}");
+}
