@@ -30,7 +30,8 @@ fn main() {
     }
 }
 
-/// Whether a program linked with `-z pack-relative-relocs` builds and runs.
+/// Whether a program linked with `-z pack-relative-relocs` builds, without
+/// a warning from the linker, and runs.
 fn links_and_runs_packed() -> bool {
     let Some(out) = std::env::var_os("OUT_DIR").map(PathBuf::from) else { return false };
     let source = out.join("relr_probe.c");
@@ -42,7 +43,9 @@ fn links_and_runs_packed() -> bool {
     }
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
     let linked = Command::new(cc)
-        .args(["-fPIE", "-pie", "-Wl,-z,pack-relative-relocs", "-o"])
+        // GNU ld before 2.38 only warns of an unknown `-z` option and links
+        // unpacked: made an error, it fails the probe instead.
+        .args(["-fPIE", "-pie", "-Wl,--fatal-warnings", "-Wl,-z,pack-relative-relocs", "-o"])
         .arg(&program)
         .arg(&source)
         .output()
