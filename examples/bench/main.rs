@@ -19,6 +19,8 @@
 
 #[path = "corpus.rs"]
 mod corpus;
+#[path = "floor.rs"]
+mod floor;
 #[path = "server.rs"]
 mod server;
 
@@ -82,6 +84,10 @@ struct RunArgs {
     /// Also compare `/feed.atom` served by `plenum run` with nginx (needs wrk and nginx).
     #[arg(long)]
     wrk: bool,
+    /// Also measure the design card's crates alone over the first poll's
+    /// corpus (feed-rs, ammonia, sled, atom_syndication), in this process.
+    #[arg(long)]
+    floor: bool,
     /// Seconds per wrk run.
     #[arg(long, default_value_t = 5)]
     wrk_secs: u32,
@@ -132,6 +138,7 @@ fn main() -> ExitCode {
         args.entries = 10;
         args.html = 2;
         args.scaling = vec![200];
+        args.floor = true;
     }
     match run(&args) {
         Ok(problems) if problems.is_empty() => ExitCode::SUCCESS,
@@ -439,6 +446,10 @@ fn run(args: &RunArgs) -> Fallible<Vec<String>> {
         problems.push("nothing stored".into());
     }
 
+    if args.floor {
+        problems.extend(print_floor(args, &first)?);
+    }
+
     if !args.scaling.is_empty() {
         println!("\nscaling: the first poll of the same corpus on a store already holding N entries (pre-filled in-process)");
         let fresh = Corpus::generate(Spec::new(args.feeds, args.entries, args.seed));
@@ -536,6 +547,44 @@ fn prefill(config_path: &Path, like: &Corpus, n: usize) -> Fallible<(usize, f64,
     let after_poll = t.elapsed();
     store.flush_blocking().map_err(|e| e.to_string())?;
     Ok((stored, fill, (first, again, after_poll)))
+}
+
+/// `--floor`: the crates alone over the first poll's corpus, set beside the
+/// first poll. Returns what did not handle the whole corpus.
+fn print_floor(args: &RunArgs, first: &PollFigures) -> Fallible<Vec<String>> {
+    let corpus = Corpus::generate(Spec::new(args.feeds, args.entries, args.seed));
+    let feeds: Vec<String> = (0..corpus.feeds.len()).map(|i| corpus.feed_xml(i)).collect();
+    println!("\nfloor: the design card's crates alone over the first poll's corpus, in this process (see examples/bench/floor.rs)");
+    let steps = floor::measure(&corpus, &feeds)?;
+    let mut problems = Vec::new();
+    for step in &steps {
+        println!(
+            "{:<55} cpu {:>7.3} s  wall {:>7.3} s  {:>6} {}",
+            step.name,
+            step.cpu.as_secs_f64(),
+            step.wall.as_secs_f64(),
+            step.count,
+            step.what
+        );
+        let expected = match step.what {
+            "documents" => corpus.parties() + 1,
+            _ => corpus.entries(),
+        };
+        // The syndicated items repeat across feeds: one record each in the store.
+        let unique = step.what == "records";
+        if (unique && (step.count == 0 || step.count > expected)) || (!unique && step.count != expected) {
+            problems.push(format!("floor: {} handled {} {}, expected {expected}", step.name, step.count, step.what));
+        }
+    }
+    let crates: Duration = steps.iter().filter(|s| !s.variant).map(|s| s.cpu).sum();
+    println!(
+        "{:<55} cpu {:>7.3} s  (the first poll: {:.3} s, {:.1}× the crates alone)",
+        "feed-rs + ammonia + sled (Plenum's rows) + atom",
+        crates.as_secs_f64(),
+        first.usage.cpu().as_secs_f64(),
+        first.usage.cpu().as_secs_f64() / crates.as_secs_f64().max(1e-9)
+    );
+    Ok(problems)
 }
 
 /// A `plenum run` that is stopped (SIGTERM) and reaped when dropped.
