@@ -10,14 +10,17 @@
 //! - **ammonia**: clean every item's body with its default allowlist,
 //!   serialized to a string (Plenum's allowlist is stricter; its own passes
 //!   for frames and pixels are not counted).
-//! - **sled, Plenum's rows**: the rows Plenum writes for a new entry (the
-//!   record, four index rows and the link alias), one transaction per feed
-//!   over the six trees they go to, as `Store::upsert_batch` does, then a
-//!   flush. A record is the item's text compressed with lz4, as Plenum
-//!   compresses its records.
+//! - **sled, Plenum's rows**: what `Store::upsert_batch` does for a new
+//!   entry whose language is decided: the reads before its transaction
+//!   (the entry, the link's holder, the retention fence, the pruned list),
+//!   then one transaction per feed over its seven trees writing six rows
+//!   (the record, by time, by party, the entry's language, by language,
+//!   the link's alias, read first), then a flush. A record is the item's
+//!   text compressed with lz4, as Plenum compresses its records (Plenum's
+//!   hold postcard, not the raw text, so sizes differ a little).
 //! - **sled, Plenum's rows in one tree** (a variant, not summed): the same
-//!   rows in one tree, a tag byte apart, one atomic `apply_batch` per feed:
-//!   what a one-tree layout without a transaction would cost.
+//!   reads and rows in one tree, a tag byte apart, one atomic `apply_batch`
+//!   per feed: what a one-tree layout without a transaction would cost.
 //! - **sled, the records alone** (a variant, not summed): only the records,
 //!   one `apply_batch` per feed into one tree, then a flush: sled's own
 //!   floor for these bytes, without any index.
@@ -25,6 +28,7 @@
 //!   entries and one merged document of the newest 100 (content as HTML).
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use atom_syndication as atom;
@@ -50,10 +54,12 @@ pub struct Step {
 type Rows = (Vec<u8>, Vec<u8>, [Vec<u8>; 5]);
 
 /// Runs every step over `corpus`; `feeds` are its documents as served.
-pub fn measure(corpus: &Corpus, feeds: &[String]) -> Result<Vec<Step>, String> {
+/// sled's files go in a temporary directory under `work`, beside the
+/// polls' store (not in a `/tmp` that may be in memory).
+pub fn measure(corpus: &Corpus, feeds: &[String], work: &Path) -> Result<Vec<Step>, String> {
     let mut steps = Vec::new();
 
-    steps.push(timed("feed-rs: parse", "entries", || {
+    steps.push(timed("feed-rs: parse", "entries", false, || {
         let mut entries = 0;
         for xml in feeds {
             let feed = feed_rs::parser::parse(xml.as_bytes()).map_err(|e| format!("feed-rs: {e}"))?;
@@ -62,7 +68,7 @@ pub fn measure(corpus: &Corpus, feeds: &[String]) -> Result<Vec<Step>, String> {
         Ok(entries)
     })?);
 
-    steps.push(timed("ammonia: clean bodies", "bodies", || {
+    steps.push(timed("ammonia: clean bodies", "bodies", false, || {
         let builder = ammonia::Builder::default();
         let mut cleaned = 0;
         for item in corpus.feeds.iter().flat_map(|f| &f.items) {
@@ -99,7 +105,9 @@ pub fn measure(corpus: &Corpus, feeds: &[String]) -> Result<Vec<Step>, String> {
         })
         .collect();
 
-    let dir = tempfile::TempDir::new().map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(work).map_err(|e| e.to_string())?;
+    let dir = tempfile::TempDir::new_in(work).map_err(|e| e.to_string())?;
+    let sled_error = |e: sled::Error| e.to_string();
     let open = |name: &str| {
         sled::Config::new()
             .path(dir.path().join(name))
@@ -110,15 +118,32 @@ pub fn measure(corpus: &Corpus, feeds: &[String]) -> Result<Vec<Step>, String> {
     };
 
     let db = open("rows")?;
-    let tree = |name: &str| db.open_tree(name).map_err(|e| e.to_string());
-    let trees = (tree("entries")?, tree("by_time")?, tree("by_party")?, tree("entry_language")?, tree("by_language")?, tree("aliases")?);
-    steps.push(timed("sled: Plenum's rows, a transaction per feed", "records", || {
+    let tree = |name: &str| db.open_tree(name).map_err(sled_error);
+    let (meta, pruned) = (tree("meta")?, tree("pruned")?);
+    let trees = (
+        tree("entries")?,
+        tree("by_time")?,
+        tree("by_party")?,
+        tree("aliases")?,
+        tree("language_pending")?,
+        tree("entry_language")?,
+        tree("by_language")?,
+    );
+    steps.push(timed("sled: Plenum's rows, a transaction per feed", "records", false, || {
         let mut stored = 0;
         for feed in &records {
+            // What Plenum reads of each item before its transaction: the
+            // entry, the link's holder, whether retention pruned it.
+            for (key, _, [.., alias]) in feed {
+                trees.0.get(key).map_err(sled_error)?;
+                trees.3.get(alias).map_err(sled_error)?;
+                meta.get("retention_fence").map_err(sled_error)?;
+                pruned.contains_key(key).map_err(sled_error)?;
+            }
             let added: Result<usize, sled::transaction::TransactionError<()>> = (
-                &trees.0, &trees.1, &trees.2, &trees.3, &trees.4, &trees.5,
+                &trees.0, &trees.1, &trees.2, &trees.3, &trees.4, &trees.5, &trees.6,
             )
-                .transaction(|(entries, by_time, by_party, entry_language, by_language, aliases)| {
+                .transaction(|(entries, by_time, by_party, aliases, _language_pending, entry_language, by_language)| {
                     let mut added = 0;
                     for (key, record, [time, party, language, language_row, alias]) in feed {
                         added += usize::from(entries.insert(key.as_slice(), record.as_slice())?.is_none());
@@ -134,27 +159,31 @@ pub fn measure(corpus: &Corpus, feeds: &[String]) -> Result<Vec<Step>, String> {
                 });
             stored += added.map_err(|e| format!("sled: {e:?}"))?;
         }
-        db.flush().map_err(|e| e.to_string())?;
+        db.flush().map_err(sled_error)?;
         Ok(stored)
     })?);
-    drop((trees, db));
+    drop((trees, meta, pruned, db));
 
     let db = open("layout")?;
-    steps.push(timed("sled: Plenum's rows in one tree, a batch per feed", "records", || {
+    steps.push(timed("sled: Plenum's rows in one tree, a batch per feed", "records", true, || {
         let mut stored = 0;
         for feed in &records {
             let mut batch = sled::Batch::default();
             for (key, record, [time, party, language, language_row, alias]) in feed {
                 // One tree, a tag byte per kind of row; an atomic batch,
-                // where Plenum's seven trees need a transaction.
+                // where Plenum's seven trees need a transaction. The same
+                // reads first, as in the step above.
                 let tagged = |tag: u8, row: &[u8]| [&[tag], row].concat();
-                stored += usize::from(db.get(tagged(b'e', key)).map_err(|e| e.to_string())?.is_none());
+                stored += usize::from(db.get(tagged(b'e', key)).map_err(sled_error)?.is_none());
+                let alias_free = db.get(tagged(b'a', alias)).map_err(sled_error)?.is_none();
+                db.get(tagged(b'm', b"retention_fence")).map_err(sled_error)?;
+                db.contains_key(tagged(b'x', key)).map_err(sled_error)?;
                 batch.insert(tagged(b'e', key), record.as_slice());
                 batch.insert(tagged(b't', time), &[]);
                 batch.insert(tagged(b'p', party), &[]);
                 batch.insert(tagged(b'l', key), language.as_slice());
                 batch.insert(tagged(b'L', language_row), &[]);
-                if db.get(tagged(b'a', alias)).map_err(|e| e.to_string())?.is_none() {
+                if alias_free {
                     batch.insert(tagged(b'a', alias), key.as_slice());
                 }
             }
@@ -166,7 +195,7 @@ pub fn measure(corpus: &Corpus, feeds: &[String]) -> Result<Vec<Step>, String> {
     drop(db);
 
     let db = open("one")?;
-    steps.push(timed("sled: the records alone, one tree, a batch per feed", "records", || {
+    steps.push(timed("sled: the records alone, one tree, a batch per feed", "records", true, || {
         for feed in &records {
             let mut batch = sled::Batch::default();
             for (key, record, _) in feed {
@@ -179,7 +208,7 @@ pub fn measure(corpus: &Corpus, feeds: &[String]) -> Result<Vec<Step>, String> {
     })?);
     drop(db);
 
-    steps.push(timed("atom_syndication: party and merged documents", "documents", || {
+    steps.push(timed("atom_syndication: party and merged documents", "documents", false, || {
         let mut by_party: HashMap<usize, Vec<&super::corpus::Item>> = HashMap::new();
         for feed in &corpus.feeds {
             by_party.entry(feed.party).or_default().extend(&feed.items);
@@ -198,8 +227,9 @@ pub fn measure(corpus: &Corpus, feeds: &[String]) -> Result<Vec<Step>, String> {
                 .id("urn:plenum")
                 .entries(items.iter().map(|item| atom_entry(item)).collect::<Vec<_>>())
                 .build();
-            let bytes = feed.write_to(Vec::with_capacity(300_000)).map_err(|e| e.to_string())?;
-            documents += usize::from(!bytes.is_empty());
+            let entries = feed.entries().len();
+            feed.write_to(Vec::with_capacity(300_000)).map_err(|e| e.to_string())?;
+            documents += usize::from(entries > 0);
         }
         Ok(documents)
     })?);
@@ -219,10 +249,10 @@ fn atom_entry(item: &super::corpus::Item) -> atom::Entry {
 }
 
 /// CPU (user + system, every thread of this process) and wall time of `step`.
-fn timed(name: &'static str, what: &'static str, step: impl FnOnce() -> Result<usize, String>) -> Result<Step, String> {
+fn timed(name: &'static str, what: &'static str, variant: bool, step: impl FnOnce() -> Result<usize, String>) -> Result<Step, String> {
     let (cpu, wall) = (process_cpu(), Instant::now());
     let count = step()?;
-    Ok(Step { name, cpu: process_cpu().saturating_sub(cpu), wall: wall.elapsed(), count, what, variant: name.contains("one tree") })
+    Ok(Step { name, cpu: process_cpu().saturating_sub(cpu), wall: wall.elapsed(), count, what, variant })
 }
 
 fn process_cpu() -> Duration {
