@@ -114,7 +114,7 @@ pub fn measure(corpus: &Corpus, feeds: &[String], work: &Path) -> Result<Vec<Ste
             .cache_capacity(plenum::store::DEFAULT_CACHE_BYTES)
             .flush_every_ms(Some(1000))
             .open()
-            .map_err(|e| e.to_string())
+            .map_err(sled_error)
     };
 
     let db = open("rows")?;
@@ -187,9 +187,9 @@ pub fn measure(corpus: &Corpus, feeds: &[String], work: &Path) -> Result<Vec<Ste
                     batch.insert(tagged(b'a', alias), key.as_slice());
                 }
             }
-            db.apply_batch(batch).map_err(|e| e.to_string())?;
+            db.apply_batch(batch).map_err(sled_error)?;
         }
-        db.flush().map_err(|e| e.to_string())?;
+        db.flush().map_err(sled_error)?;
         Ok(stored)
     })?);
     drop(db);
@@ -201,9 +201,9 @@ pub fn measure(corpus: &Corpus, feeds: &[String], work: &Path) -> Result<Vec<Ste
             for (key, record, _) in feed {
                 batch.insert(key.as_slice(), record.as_slice());
             }
-            db.apply_batch(batch).map_err(|e| e.to_string())?;
+            db.apply_batch(batch).map_err(sled_error)?;
         }
-        db.flush().map_err(|e| e.to_string())?;
+        db.flush().map_err(sled_error)?;
         Ok(db.len())
     })?);
     drop(db);
@@ -218,8 +218,7 @@ pub fn measure(corpus: &Corpus, feeds: &[String], work: &Path) -> Result<Vec<Ste
         all.dedup_by_key(|i| i.id.as_str());
         all.truncate(100);
         let mut documents = 0;
-        for items in by_party.into_values().map(Some).chain([Some(all)]).flatten() {
-            let mut items = items;
+        for mut items in by_party.into_values().chain([all]) {
             items.sort_by_key(|i| std::cmp::Reverse(i.published));
             items.truncate(100);
             let feed = atom::FeedBuilder::default()
@@ -260,6 +259,5 @@ fn process_cpu() -> Duration {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: RUSAGE_SELF with a pointer to a live local.
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
+    Duration::from_micros(super::micros(usage.ru_utime) + super::micros(usage.ru_stime))
 }

@@ -235,7 +235,6 @@ fn measure_child(args: &[String]) -> ExitCode {
         eprintln!("wait4 failed: {}", std::io::Error::last_os_error());
         return ExitCode::FAILURE;
     }
-    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
     let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) as u64 } else { 255 };
     let line = format!("{} {} {} {code}\n", micros(usage.ru_utime), micros(usage.ru_stime), usage.ru_maxrss);
     match std::fs::write(report, line) {
@@ -245,6 +244,11 @@ fn measure_child(args: &[String]) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A `timeval` of `rusage` in microseconds.
+fn micros(t: libc::timeval) -> u64 {
+    t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64
 }
 
 /// What one `poll-once` did, from its output and the store it left.
